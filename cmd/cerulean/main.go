@@ -1,0 +1,28 @@
+// Command cerulean is the whole of Cerulean in one binary: `cerulean serve`
+// runs the server, and `cerulean az …` — or the binary invoked through a
+// link named az — is the Azure-CLI-compatible client.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/cerulean/cerulean/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, filepath.Base(os.Args[0]), os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, name string, args []string) int {
+	if name == "az" {
+		return cli.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	}
+	return rootCommand(ctx).execute(args)
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cerulean/cerulean/internal/app"
+	"github.com/cerulean/cerulean/internal/cli"
+	"github.com/cerulean/cerulean/internal/config"
+)
+
+type root struct {
+	ctx context.Context
+	cmd *cobra.Command
+}
+
+func rootCommand(ctx context.Context) *root {
+	r := &root{ctx: ctx}
+	r.cmd = &cobra.Command{
+		Use:           "cerulean",
+		Short:         "A self-hosted Azure container platform: Entra ID, ARM, ACR and ACI in one binary",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	r.cmd.AddCommand(serveCommand(ctx), azCommand(ctx))
+	return r
+}
+
+func (r *root) execute(args []string) int {
+	r.cmd.SetArgs(args)
+	if err := r.cmd.ExecuteContext(r.ctx); err != nil {
+		var code exitCode
+		if errors.As(err, &code) {
+			return int(code)
+		}
+		fmt.Fprintln(os.Stderr, "cerulean:", err)
+		var usage usageError
+		if errors.As(err, &usage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func serveCommand(ctx context.Context) *cobra.Command {
+	cfg := config.Defaults(os.Getenv)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Cerulean server (HTTPS: Entra ID, Graph, ARM)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Validate(); err != nil {
+				return usageError{err}
+			}
+			level, _ := cfg.Level()
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			a, err := app.New(ctx, cfg, logger)
+			if err != nil {
+				return err
+			}
+			return a.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the database, keys, certificates and bootstrap credentials (env "+config.Env.DataDir+")")
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTPS listen address (env "+config.Env.Listen+")")
+	f.StringVar(&cfg.RegistryDomain, "registry-domain", cfg.RegistryDomain, "parent domain of registry login servers (env "+config.Env.RegistryDomain+")")
+	f.StringVar(&cfg.Location, "location", cfg.Location, "default region name (env "+config.Env.Location+")")
+	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (env "+config.Env.LogLevel+")")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	return cmd
+}
+
+func azCommand(ctx context.Context) *cobra.Command {
+	return &cobra.Command{
+		Use:                "az [args...]",
+		Short:              "The Azure CLI (az) for Cerulean; also available as a link named az",
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if code := cli.Main(ctx, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), os.Getenv); code != 0 {
+				return exitCode(code)
+			}
+			return nil
+		},
+	}
+}
+
+// exitCode carries the CLI's exit code out through cobra.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }

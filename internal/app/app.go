@@ -1,0 +1,188 @@
+// Package app is Cerulean's composition root: it turns a Config into
+// backends, domain services and HTTP surfaces, bootstraps the first tenant,
+// and runs the HTTPS listener until its context ends. It is the only
+// package that knows every other one.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cerulean/cerulean/internal/config"
+	"github.com/cerulean/cerulean/internal/identity"
+	"github.com/cerulean/cerulean/internal/rbac"
+	"github.com/cerulean/cerulean/internal/resource"
+	"github.com/cerulean/cerulean/internal/server"
+	"github.com/cerulean/cerulean/internal/server/arm"
+	"github.com/cerulean/cerulean/internal/server/graph"
+	"github.com/cerulean/cerulean/internal/server/login"
+	"github.com/cerulean/cerulean/internal/store/sqlstore"
+	"github.com/cerulean/cerulean/internal/tlsca"
+	"github.com/cerulean/cerulean/internal/token"
+)
+
+// App is a configured, bootstrapped server, ready to Run.
+type App struct {
+	cfg      config.Config
+	logger   *slog.Logger
+	store    *sqlstore.Store
+	tls      *tlsca.Bundle
+	handler  http.Handler
+	listener net.Listener
+
+	Identity  *identity.Service
+	RBAC      *rbac.Service
+	Resources *resource.Service
+}
+
+// New builds the app: data dir, CA and serving certificate, signing key,
+// store, services, bootstrap identity, and the listener (bound here, so
+// that Addr is known before Run).
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	host, _, _ := net.SplitHostPort(cfg.Listen)
+	bundle, err := tlsca.LoadOrCreate(tlsca.Config{
+		Dir:      filepath.Join(cfg.DataDir, "tls"),
+		DNSNames: certNames(host, cfg.RegistryDomain),
+		IPs:      certIPs(host),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	signer, err := token.LoadOrCreate(filepath.Join(cfg.DataDir, "keys", "token-signing-key.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("token signing key: %w", err)
+	}
+	st, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, "cerulean.db"), logger)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	a := &App{cfg: cfg, logger: logger, store: st, tls: bundle}
+	a.Identity = identity.NewService(identity.Config{Store: st.Identity(), Signer: signer})
+	a.Resources = resource.NewService(st.Resources(), nil)
+	a.RBAC = rbac.NewService(st.RBAC(), directory{a.Identity}, nil)
+
+	if err := a.bootstrap(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("bootstrap: %w", err), st.Close())
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	a.handler = server.Middleware(logger, a.routes(signer, loginHosts(host, ln.Addr())))
+	a.listener = server.NewTLSListener(ln, &tls.Config{
+		Certificates: []tls.Certificate{bundle.Cert},
+		MinVersion:   tls.VersionTLS12,
+	})
+	return a, nil
+}
+
+// Addr is the address the server listens on.
+func (a *App) Addr() net.Addr { return a.listener.Addr() }
+
+// CAFile is the path of the CA certificate clients must trust.
+func (a *App) CAFile() string { return a.tls.CAFile }
+
+// Handler is the app's HTTP handler (for in-process tests).
+func (a *App) Handler() http.Handler { return a.handler }
+
+// routes sends each request to its surface: ARM, Graph, health, or login.
+func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
+	armH := arm.New(arm.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Resources: a.Resources})
+	graphH := graph.New(graph.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Resources: a.Resources})
+	loginH := login.New(login.Config{Logger: a.logger, Identity: a.Identity, Signer: signer, Hosts: hosts})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		switch strings.ToLower(first) {
+		case "subscriptions", "providers", "tenants":
+			armH.ServeHTTP(w, r)
+		case "v1.0":
+			graphH.ServeHTTP(w, r)
+		case "healthz":
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write([]byte("ok\n"))
+		default:
+			loginH.ServeHTTP(w, r)
+		}
+	})
+}
+
+// Run serves until ctx ends, then shuts down gracefully: the listener
+// closes, in-flight requests get up to 30 seconds to finish, and the store
+// is closed.
+func (a *App) Run(ctx context.Context) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		Protocols:         server.Protocols(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(a.listener) }()
+	a.logger.InfoContext(ctx, "cerulean serving", "addr", a.Addr().String(), "data_dir", a.cfg.DataDir,
+		"registry_domain", a.cfg.RegistryDomain, "ca_file", a.tls.CAFile)
+
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		a.logger.InfoContext(ctx, "shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return errors.Join(err, a.store.Close())
+}
+
+// Close releases the app's resources without serving (when Run is not
+// called).
+func (a *App) Close() error {
+	return errors.Join(a.listener.Close(), a.store.Close())
+}
+
+// loginHosts lists the host:port names clients may use as the Entra
+// authority host, for instance discovery.
+func loginHosts(listenHost string, addr net.Addr) []string {
+	_, port, _ := net.SplitHostPort(addr.String())
+	hosts := []string{net.JoinHostPort("localhost", port), net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)}
+	if listenHost != "" && listenHost != "localhost" && net.ParseIP(listenHost) == nil {
+		hosts = append(hosts, net.JoinHostPort(listenHost, port))
+	}
+	return hosts
+}
+
+func certNames(host, registryDomain string) []string {
+	names := []string{"localhost", registryDomain, "*." + registryDomain}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		names = append(names, host)
+	}
+	return names
+}
+
+func certIPs(host string) []net.IP {
+	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
+		ips = append(ips, ip)
+	}
+	return ips
+}

@@ -1,0 +1,107 @@
+// Package config is the server's configuration: defaults, then environment
+// variables, then command-line flags, validated once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Config configures `cerulean serve`.
+type Config struct {
+	DataDir        string // CERULEAN_DATA_DIR, default ~/.cerulean
+	Listen         string // CERULEAN_LISTEN, default 127.0.0.1:8443
+	RegistryDomain string // CERULEAN_REGISTRY_DOMAIN, default azurecr.localhost
+	Location       string // CERULEAN_LOCATION, default eastus
+	LogLevel       string // CERULEAN_LOG_LEVEL, default info
+}
+
+// Env names the environment variable of each setting.
+var Env = struct{ DataDir, Listen, RegistryDomain, Location, LogLevel string }{
+	DataDir: "CERULEAN_DATA_DIR", Listen: "CERULEAN_LISTEN", RegistryDomain: "CERULEAN_REGISTRY_DOMAIN",
+	Location: "CERULEAN_LOCATION", LogLevel: "CERULEAN_LOG_LEVEL",
+}
+
+// DefaultDataDir returns ~/.cerulean.
+func DefaultDataDir(home string) string { return filepath.Join(home, ".cerulean") }
+
+// Defaults returns the built-in settings with environment overrides
+// applied; getenv is os.Getenv outside tests. Flags are bound on top of
+// the result by the command.
+func Defaults(getenv func(string) string) Config {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "/"
+	}
+	c := Config{
+		DataDir:        DefaultDataDir(home),
+		Listen:         "127.0.0.1:8443",
+		RegistryDomain: "azurecr.localhost",
+		Location:       "eastus",
+		LogLevel:       "info",
+	}
+	for _, kv := range []struct {
+		name string
+		dst  *string
+	}{
+		{Env.DataDir, &c.DataDir}, {Env.Listen, &c.Listen}, {Env.RegistryDomain, &c.RegistryDomain},
+		{Env.Location, &c.Location}, {Env.LogLevel, &c.LogLevel},
+	} {
+		if v := getenv(kv.name); v != "" {
+			*kv.dst = v
+		}
+	}
+	return c
+}
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data dir: must not be empty"))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
+	}
+	if !validDomain(c.RegistryDomain) {
+		errs = append(errs, fmt.Errorf("registry domain %q: must be a DNS name such as azurecr.localhost", c.RegistryDomain))
+	}
+	if c.Location == "" || strings.ContainsFunc(c.Location, func(r rune) bool { return !('a' <= r && r <= 'z' || '0' <= r && r <= '9') }) {
+		errs = append(errs, fmt.Errorf("location %q: must be a lower-case region name such as eastus", c.Location))
+	}
+	if _, err := c.Level(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Level parses LogLevel.
+func (c Config) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return false
+		}
+		for _, r := range label {
+			if !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}

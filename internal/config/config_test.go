@@ -1,0 +1,57 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDefaultsAndEnv(t *testing.T) {
+	env := map[string]string{"CERULEAN_LISTEN": "127.0.0.1:9443", "CERULEAN_REGISTRY_DOMAIN": "cr.test"}
+	c := Defaults(func(k string) string { return env[k] })
+	if c.Listen != "127.0.0.1:9443" || c.RegistryDomain != "cr.test" || c.Location != "eastus" {
+		t.Fatalf("unexpected config %+v", c)
+	}
+	if !strings.HasSuffix(c.DataDir, ".cerulean") {
+		t.Fatalf("data dir %q", c.DataDir)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := Config{DataDir: "/d", Listen: "127.0.0.1:1", RegistryDomain: "azurecr.localhost", Location: "eastus", LogLevel: "info"}
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string
+	}{
+		{"ok", func(*Config) {}, ""},
+		{"empty data dir", func(c *Config) { c.DataDir = "" }, "data dir"},
+		{"bad listen", func(c *Config) { c.Listen = "8443" }, "listen"},
+		{"upper-case domain", func(c *Config) { c.RegistryDomain = "AzureCR.io" }, "registry domain"},
+		{"domain with empty label", func(c *Config) { c.RegistryDomain = "a..b" }, "registry domain"},
+		{"location with space", func(c *Config) { c.Location = "East US" }, "location"},
+		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want error about %q", err, tt.want)
+			}
+		})
+	}
+	multi := Config{Listen: "x"}
+	if err := multi.Validate(); err == nil || strings.Count(err.Error(), "\n") < 3 {
+		t.Fatalf("want all problems reported at once, got %v", err)
+	}
+}

@@ -1,0 +1,429 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/cerulean/cerulean/internal/errdefs"
+	"github.com/cerulean/cerulean/internal/identity"
+)
+
+// identityStore implements identity.Store. Object ids, app ids and tenant
+// ids are matched case-insensitively, as Entra matches GUIDs.
+type identityStore struct{ s *Store }
+
+// ---- tenants
+
+func (st identityStore) CreateTenant(ctx context.Context, t identity.Tenant) error {
+	return st.s.write(ctx, func(tx querier) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (id_key, id, display_name, default_domain, created_at)
+			VALUES (?, ?, ?, ?, ?)`, key(t.ID), t.ID, t.DisplayName, t.DefaultDomain, formatTime(t.CreatedAt))
+		switch {
+		case isUnique(err):
+			return errAlreadyExists("tenant '%s' already exists", t.ID)
+		case err != nil:
+			return errdefs.Internalf(err, "sqlstore: insert tenant")
+		}
+		return nil
+	})
+}
+
+const tenantColumns = `id, display_name, default_domain, created_at`
+
+func scanTenant(sc interface{ Scan(...any) error }) (identity.Tenant, error) {
+	var t identity.Tenant
+	var created string
+	if err := sc.Scan(&t.ID, &t.DisplayName, &t.DefaultDomain, &created); err != nil {
+		return t, err
+	}
+	var err error
+	t.CreatedAt, err = parseTime(created)
+	return t, err
+}
+
+func (st identityStore) GetTenant(ctx context.Context, id string) (identity.Tenant, error) {
+	t, err := scanTenant(st.s.q.QueryRowContext(ctx,
+		`SELECT `+tenantColumns+` FROM tenants WHERE id_key = ?`, key(id)))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return identity.Tenant{}, errNotFound("tenant '%s' not found", id)
+	case err != nil:
+		return identity.Tenant{}, errdefs.Internalf(err, "sqlstore: get tenant")
+	}
+	return t, nil
+}
+
+func (st identityStore) ListTenants(ctx context.Context) ([]identity.Tenant, error) {
+	rows, err := st.s.q.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY created_at, id_key`)
+	if err != nil {
+		return nil, errdefs.Internalf(err, "sqlstore: list tenants")
+	}
+	defer func() { _ = rows.Close() }() // rows.Err reports what matters
+	out := []identity.Tenant{}
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: scan tenant")
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errdefs.Internalf(err, "sqlstore: list tenants")
+	}
+	return out, nil
+}
+
+// ---- filters
+
+// filterWhere builds the WHERE clause of a filter over the table aliased t;
+// every set field adds a condition, AND-ed.
+func filterWhere(tenantID string, f identity.Filter, sp bool) (string, []any) {
+	conds := []string{"t.tenant_key = ?"}
+	args := []any{key(tenantID)}
+	if f.DisplayName != "" {
+		conds = append(conds, "t.display_name_key = ?")
+		args = append(args, key(f.DisplayName))
+	}
+	if f.DisplayNamePrefix != "" {
+		conds = append(conds, `t.display_name_key LIKE ? ESCAPE '\'`)
+		args = append(args, escapeLike(key(f.DisplayNamePrefix))+"%")
+	}
+	if f.AppID != "" {
+		conds = append(conds, "t.app_id_key = ?")
+		args = append(args, key(f.AppID))
+	}
+	if len(f.IDs) > 0 {
+		// One JSON argument keeps the statement text (and so the cached
+		// prepared statement) independent of the list's length.
+		conds = append(conds, "t.id_key IN (SELECT value FROM json_each(?))")
+		args = append(args, encodeList(lowerList(f.IDs)))
+	}
+	if sp && f.ServicePrincipalName != "" {
+		conds = append(conds, "EXISTS (SELECT 1 FROM json_each(t.service_principal_name_keys) AS n WHERE n.value = ?)")
+		args = append(args, key(f.ServicePrincipalName))
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// ---- applications
+
+const applicationSelect = `SELECT t.id_key, t.id, t.tenant_id, t.app_id, t.display_name, t.description,
+	t.sign_in_audience, t.identifier_uris, t.tags, t.notes, t.created_at, ` + passwordColumns + `
+	FROM applications AS t
+	LEFT JOIN password_credentials AS p ON p.owner_kind = 'application' AND p.owner_id = t.id_key
+	WHERE `
+
+const objectOrder = ` ORDER BY t.created_at, t.id_key, p.position`
+
+// queryApplications returns the applications matching where, in order.
+func queryApplications(ctx context.Context, q querier, where string, args ...any) ([]identity.Application, error) {
+	rows, err := q.QueryContext(ctx, applicationSelect+where+objectOrder, args...)
+	if err != nil {
+		return nil, errdefs.Internalf(err, "sqlstore: query applications")
+	}
+	defer func() { _ = rows.Close() }() // rows.Err reports what matters
+	out := []identity.Application{}
+	var last string
+	for rows.Next() {
+		var (
+			idKey, uris, tags, created string
+			a                          identity.Application
+			p                          passwordRow
+		)
+		dest := append([]any{&idKey, &a.ID, &a.TenantID, &a.AppID, &a.DisplayName, &a.Description,
+			&a.SignInAudience, &uris, &tags, &a.Notes, &created}, p.dest()...)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: scan application")
+		}
+		if idKey != last {
+			last = idKey
+			if a.IdentifierURIs, err = decodeList(uris); err != nil {
+				return nil, errdefs.Internalf(err, "sqlstore: decode application %s identifier uris", a.ID)
+			}
+			if a.Tags, err = decodeList(tags); err != nil {
+				return nil, errdefs.Internalf(err, "sqlstore: decode application %s tags", a.ID)
+			}
+			if a.CreatedAt, err = parseTime(created); err != nil {
+				return nil, errdefs.Internalf(err, "sqlstore: decode application %s created time", a.ID)
+			}
+			a.Passwords = []identity.PasswordCredential{}
+			out = append(out, a)
+		}
+		c, ok, err := p.credential()
+		if err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: decode password credential")
+		}
+		if ok {
+			cur := &out[len(out)-1]
+			cur.Passwords = append(cur.Passwords, c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errdefs.Internalf(err, "sqlstore: query applications")
+	}
+	return out, nil
+}
+
+func getApplication(ctx context.Context, q querier, what, where string, args ...any) (identity.Application, error) {
+	apps, err := queryApplications(ctx, q, where, args...)
+	if err != nil {
+		return identity.Application{}, err
+	}
+	if len(apps) == 0 {
+		return identity.Application{}, errNotFound("application '%s' not found", what)
+	}
+	return apps[0], nil
+}
+
+func (st identityStore) CreateApplication(ctx context.Context, app identity.Application) error {
+	return st.s.write(ctx, func(tx querier) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO applications (id_key, id, tenant_key, tenant_id, app_id_key, app_id,
+			display_name_key, display_name, description, sign_in_audience, identifier_uris, tags, notes, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			key(app.ID), app.ID, key(app.TenantID), app.TenantID, key(app.AppID), app.AppID,
+			key(app.DisplayName), app.DisplayName, app.Description, app.SignInAudience,
+			encodeList(app.IdentifierURIs), encodeList(app.Tags), app.Notes, formatTime(app.CreatedAt))
+		switch {
+		case isUnique(err):
+			return errAlreadyExists("an application with object id '%s' or app id '%s' already exists", app.ID, app.AppID)
+		case isForeignKey(err):
+			return errNotFound("tenant '%s' not found", app.TenantID)
+		case err != nil:
+			return errdefs.Internalf(err, "sqlstore: insert application")
+		}
+		return putPasswords(ctx, tx, ownerApplication, key(app.ID), app.Passwords, false)
+	})
+}
+
+func (st identityStore) GetApplication(ctx context.Context, tenantID, id string) (identity.Application, error) {
+	return getApplication(ctx, st.s.q, id, "t.tenant_key = ? AND t.id_key = ?", key(tenantID), key(id))
+}
+
+func (st identityStore) GetApplicationByAppID(ctx context.Context, tenantID, appID string) (identity.Application, error) {
+	return getApplication(ctx, st.s.q, appID, "t.tenant_key = ? AND t.app_id_key = ?", key(tenantID), key(appID))
+}
+
+func (st identityStore) ListApplications(ctx context.Context, tenantID string, f identity.Filter) ([]identity.Application, error) {
+	where, args := filterWhere(tenantID, f, false)
+	return queryApplications(ctx, st.s.q, where, args...)
+}
+
+func (st identityStore) UpdateApplication(ctx context.Context, tenantID, id string, fn func(*identity.Application) error) (identity.Application, error) {
+	var out identity.Application
+	err := st.s.write(ctx, func(tx querier) error {
+		const where = "t.tenant_key = ? AND t.id_key = ?"
+		cur, err := getApplication(ctx, tx, id, where, key(tenantID), key(id))
+		if err != nil {
+			return err
+		}
+		next := cur
+		if err := fn(&next); err != nil {
+			return err
+		}
+		if next.ID != cur.ID || next.TenantID != cur.TenantID || next.AppID != cur.AppID {
+			return errImmutable("application id, tenant id and app id cannot change")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE applications SET display_name_key = ?, display_name = ?,
+			description = ?, sign_in_audience = ?, identifier_uris = ?, tags = ?, notes = ?, created_at = ?
+			WHERE id_key = ?`,
+			key(next.DisplayName), next.DisplayName, next.Description, next.SignInAudience,
+			encodeList(next.IdentifierURIs), encodeList(next.Tags), next.Notes, formatTime(next.CreatedAt),
+			key(cur.ID)); err != nil {
+			return errdefs.Internalf(err, "sqlstore: update application")
+		}
+		if err := putPasswords(ctx, tx, ownerApplication, key(cur.ID), next.Passwords, true); err != nil {
+			return err
+		}
+		out, err = getApplication(ctx, tx, id, where, key(tenantID), key(id))
+		return err
+	})
+	if err != nil {
+		return identity.Application{}, err
+	}
+	return out, nil
+}
+
+func (st identityStore) DeleteApplication(ctx context.Context, tenantID, id string) error {
+	return st.s.write(ctx, func(tx querier) error {
+		var appIDKey string
+		err := tx.QueryRowContext(ctx, `SELECT app_id_key FROM applications WHERE tenant_key = ? AND id_key = ?`,
+			key(tenantID), key(id)).Scan(&appIDKey)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return errNotFound("application '%s' not found", id)
+		case err != nil:
+			return errdefs.Internalf(err, "sqlstore: get application")
+		}
+		// The tenant's service principal for the app, as Entra does.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM password_credentials
+			WHERE owner_kind = 'servicePrincipal' AND owner_id IN
+			(SELECT id_key FROM service_principals WHERE tenant_key = ? AND app_id_key = ?)`,
+			key(tenantID), appIDKey); err != nil {
+			return errdefs.Internalf(err, "sqlstore: delete service principal credentials")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM service_principals WHERE tenant_key = ? AND app_id_key = ?`,
+			key(tenantID), appIDKey); err != nil {
+			return errdefs.Internalf(err, "sqlstore: delete service principal")
+		}
+		if err := deletePasswords(ctx, tx, ownerApplication, key(id)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM applications WHERE id_key = ?`, key(id)); err != nil {
+			return errdefs.Internalf(err, "sqlstore: delete application")
+		}
+		return nil
+	})
+}
+
+// ---- service principals
+
+const servicePrincipalSelect = `SELECT t.id_key, t.id, t.tenant_id, t.app_id, t.display_name, t.description,
+	t.notes, t.account_enabled, t.app_role_assignment_required, t.service_principal_names, t.tags, t.created_at,
+	` + passwordColumns + `
+	FROM service_principals AS t
+	LEFT JOIN password_credentials AS p ON p.owner_kind = 'servicePrincipal' AND p.owner_id = t.id_key
+	WHERE `
+
+func queryServicePrincipals(ctx context.Context, q querier, where string, args ...any) ([]identity.ServicePrincipal, error) {
+	rows, err := q.QueryContext(ctx, servicePrincipalSelect+where+objectOrder, args...)
+	if err != nil {
+		return nil, errdefs.Internalf(err, "sqlstore: query service principals")
+	}
+	defer func() { _ = rows.Close() }() // rows.Err reports what matters
+	out := []identity.ServicePrincipal{}
+	var last string
+	for rows.Next() {
+		var (
+			idKey, spns, tags, created string
+			sp                         identity.ServicePrincipal
+			p                          passwordRow
+		)
+		dest := append([]any{&idKey, &sp.ID, &sp.TenantID, &sp.AppID, &sp.DisplayName, &sp.Description,
+			&sp.Notes, &sp.AccountEnabled, &sp.AppRoleAssignmentRequired, &spns, &tags, &created}, p.dest()...)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: scan service principal")
+		}
+		if idKey != last {
+			last = idKey
+			if sp.ServicePrincipalNames, err = decodeList(spns); err != nil {
+				return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s names", sp.ID)
+			}
+			if sp.Tags, err = decodeList(tags); err != nil {
+				return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s tags", sp.ID)
+			}
+			if sp.CreatedAt, err = parseTime(created); err != nil {
+				return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s created time", sp.ID)
+			}
+			sp.Passwords = []identity.PasswordCredential{}
+			out = append(out, sp)
+		}
+		c, ok, err := p.credential()
+		if err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: decode password credential")
+		}
+		if ok {
+			cur := &out[len(out)-1]
+			cur.Passwords = append(cur.Passwords, c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errdefs.Internalf(err, "sqlstore: query service principals")
+	}
+	return out, nil
+}
+
+func getServicePrincipal(ctx context.Context, q querier, what, where string, args ...any) (identity.ServicePrincipal, error) {
+	sps, err := queryServicePrincipals(ctx, q, where, args...)
+	if err != nil {
+		return identity.ServicePrincipal{}, err
+	}
+	if len(sps) == 0 {
+		return identity.ServicePrincipal{}, errNotFound("service principal '%s' not found", what)
+	}
+	return sps[0], nil
+}
+
+func (st identityStore) CreateServicePrincipal(ctx context.Context, sp identity.ServicePrincipal) error {
+	return st.s.write(ctx, func(tx querier) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO service_principals (id_key, id, tenant_key, tenant_id,
+			app_id_key, app_id, display_name_key, display_name, description, notes, account_enabled,
+			app_role_assignment_required, service_principal_names, service_principal_name_keys, tags, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			key(sp.ID), sp.ID, key(sp.TenantID), sp.TenantID, key(sp.AppID), sp.AppID,
+			key(sp.DisplayName), sp.DisplayName, sp.Description, sp.Notes, sp.AccountEnabled,
+			sp.AppRoleAssignmentRequired, encodeList(sp.ServicePrincipalNames),
+			encodeList(lowerList(sp.ServicePrincipalNames)), encodeList(sp.Tags), formatTime(sp.CreatedAt))
+		switch {
+		case isUnique(err):
+			return errAlreadyExists("a service principal with object id '%s' or for app id '%s' already exists", sp.ID, sp.AppID)
+		case isForeignKey(err):
+			return errNotFound("tenant '%s' not found", sp.TenantID)
+		case err != nil:
+			return errdefs.Internalf(err, "sqlstore: insert service principal")
+		}
+		return putPasswords(ctx, tx, ownerServicePrincipal, key(sp.ID), sp.Passwords, false)
+	})
+}
+
+func (st identityStore) GetServicePrincipal(ctx context.Context, tenantID, id string) (identity.ServicePrincipal, error) {
+	return getServicePrincipal(ctx, st.s.q, id, "t.tenant_key = ? AND t.id_key = ?", key(tenantID), key(id))
+}
+
+func (st identityStore) GetServicePrincipalByAppID(ctx context.Context, tenantID, appID string) (identity.ServicePrincipal, error) {
+	return getServicePrincipal(ctx, st.s.q, appID, "t.tenant_key = ? AND t.app_id_key = ?", key(tenantID), key(appID))
+}
+
+func (st identityStore) ListServicePrincipals(ctx context.Context, tenantID string, f identity.Filter) ([]identity.ServicePrincipal, error) {
+	where, args := filterWhere(tenantID, f, true)
+	return queryServicePrincipals(ctx, st.s.q, where, args...)
+}
+
+func (st identityStore) UpdateServicePrincipal(ctx context.Context, tenantID, id string, fn func(*identity.ServicePrincipal) error) (identity.ServicePrincipal, error) {
+	var out identity.ServicePrincipal
+	err := st.s.write(ctx, func(tx querier) error {
+		const where = "t.tenant_key = ? AND t.id_key = ?"
+		cur, err := getServicePrincipal(ctx, tx, id, where, key(tenantID), key(id))
+		if err != nil {
+			return err
+		}
+		next := cur
+		if err := fn(&next); err != nil {
+			return err
+		}
+		if next.ID != cur.ID || next.TenantID != cur.TenantID || next.AppID != cur.AppID {
+			return errImmutable("service principal id, tenant id and app id cannot change")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE service_principals SET display_name_key = ?, display_name = ?,
+			description = ?, notes = ?, account_enabled = ?, app_role_assignment_required = ?,
+			service_principal_names = ?, service_principal_name_keys = ?, tags = ?, created_at = ?
+			WHERE id_key = ?`,
+			key(next.DisplayName), next.DisplayName, next.Description, next.Notes, next.AccountEnabled,
+			next.AppRoleAssignmentRequired, encodeList(next.ServicePrincipalNames),
+			encodeList(lowerList(next.ServicePrincipalNames)), encodeList(next.Tags), formatTime(next.CreatedAt),
+			key(cur.ID)); err != nil {
+			return errdefs.Internalf(err, "sqlstore: update service principal")
+		}
+		if err := putPasswords(ctx, tx, ownerServicePrincipal, key(cur.ID), next.Passwords, true); err != nil {
+			return err
+		}
+		out, err = getServicePrincipal(ctx, tx, id, where, key(tenantID), key(id))
+		return err
+	})
+	if err != nil {
+		return identity.ServicePrincipal{}, err
+	}
+	return out, nil
+}
+
+func (st identityStore) DeleteServicePrincipal(ctx context.Context, tenantID, id string) error {
+	return st.s.write(ctx, func(tx querier) error {
+		err := execOne(ctx, tx, errNotFound("service principal '%s' not found", id), "delete service principal",
+			`DELETE FROM service_principals WHERE tenant_key = ? AND id_key = ?`, key(tenantID), key(id))
+		if err != nil {
+			return err
+		}
+		return deletePasswords(ctx, tx, ownerServicePrincipal, key(id))
+	})
+}

@@ -1,0 +1,18 @@
+// Package store declares the metadata store: the union of the stores each
+// domain package declares, served by one transactional backend. Backends
+// live in sub-packages; storetest is the conformance suite they all pass.
+package store
+
+import (
+	"github.com/cerulean/cerulean/internal/identity"
+	"github.com/cerulean/cerulean/internal/rbac"
+	"github.com/cerulean/cerulean/internal/resource"
+)
+
+// Store is a metadata backend.
+type Store interface {
+	Identity() identity.Store
+	RBAC() rbac.Store
+	Resources() resource.Store
+	Close() error
+}
