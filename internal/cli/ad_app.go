@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cerulean/cerulean/api/graph"
+	"github.com/cerulean/cerulean/internal/client"
 )
 
 // adAppIDArg is the ad app commands' --id.
@@ -26,35 +27,11 @@ func adAppListCommand() *command {
 			{dest: "include_all", options: []string{"--all"}, kind: argFlag, help: "List all entities, expect long delay if under a big organization."},
 		},
 		run: func(i *inv) (any, error) {
-			var sub []string
-			if f := i.args.str("query_filter"); f != "" {
-				sub = append(sub, f)
-			}
-			if v := i.args.str("app_id"); v != "" {
-				sub = append(sub, fmt.Sprintf("appId eq '%s'", v))
-			}
-			if v := i.args.str("display_name"); v != "" {
-				sub = append(sub, fmt.Sprintf("startswith(displayName,'%s')", v))
-			}
-			if v := i.args.str("identifier_uri"); v != "" {
-				sub = append(sub, fmt.Sprintf("identifierUris/any(s:s eq '%s')", v))
-			}
-			s, err := i.session("")
-			if err != nil {
-				return nil, err
-			}
-			result, err := s.graph().ListApplications(i.ctx, strings.Join(sub, " and "))
-			if err != nil {
-				return nil, err
-			}
-			if len(sub) > 0 || i.args.flag("include_all") {
-				return result, nil
-			}
-			if len(result) > 100 {
-				i.app.log.warnf(logRole, "The result is not complete. You can still use '--all' to get all of them with long latency expected, or provide a filter through command arguments")
-				result = result[:100]
-			}
-			return result, nil
+			return listGraphObjects(i, (*client.Graph).ListApplications, []graphFilterArg{
+				{"app_id", "appId eq '%s'"},
+				{"display_name", "startswith(displayName,'%s')"},
+				{"identifier_uri", "identifierUris/any(s:s eq '%s')"},
+			})
 		},
 	}
 }
@@ -67,12 +44,7 @@ func adAppShowCommand() *command {
 		show:  true,
 		args:  []*argDef{adAppIDArg()},
 		run: func(i *inv) (any, error) {
-			s, err := i.session("")
-			if err != nil {
-				return nil, err
-			}
-			g := s.graph()
-			id, err := resolveApplication(i.ctx, g, i.args.str("identifier"))
+			_, g, id, err := i.graphObjectID(resolveApplication)
 			if err != nil {
 				return nil, err
 			}
@@ -88,12 +60,7 @@ func adAppDeleteCommand() *command {
 		short: "Delete an application.",
 		args:  []*argDef{adAppIDArg()},
 		run: func(i *inv) (any, error) {
-			s, err := i.session("")
-			if err != nil {
-				return nil, err
-			}
-			g := s.graph()
-			id, err := resolveApplication(i.ctx, g, i.args.str("identifier"))
+			_, g, id, err := i.graphObjectID(resolveApplication)
 			if err != nil {
 				return nil, err
 			}

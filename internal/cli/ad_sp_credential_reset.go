@@ -18,12 +18,7 @@ func adSPCredentialResetCommand() *command {
 		short: "Reset a service principal credential.",
 		args:  append([]*argDef{adSPIDArg()}, credentialArgs()...),
 		run: func(i *inv) (any, error) {
-			s, err := i.session("")
-			if err != nil {
-				return nil, err
-			}
-			g := s.graph()
-			id, err := resolveServicePrincipal(i.ctx, g, i.args.str("identifier"))
+			s, g, id, err := i.graphObjectID(resolveServicePrincipal)
 			if err != nil {
 				return nil, err
 			}
@@ -50,12 +45,7 @@ func adAppCredentialResetCommand() *command {
 		short: "Reset an application's password or certificate credentials.",
 		args:  append([]*argDef{adAppIDArg()}, credentialArgs()...),
 		run: func(i *inv) (any, error) {
-			s, err := i.session("")
-			if err != nil {
-				return nil, err
-			}
-			g := s.graph()
-			id, err := resolveApplication(i.ctx, g, i.args.str("identifier"))
+			s, g, id, err := i.graphObjectID(resolveApplication)
 			if err != nil {
 				return nil, err
 			}

@@ -7,12 +7,7 @@ func adSPDeleteCommand() *command {
 		short: "Delete a service principal.",
 		args:  []*argDef{adSPIDArg()},
 		run: func(i *inv) (any, error) {
-			s, err := i.session("")
-			if err != nil {
-				return nil, err
-			}
-			g := s.graph()
-			id, err := resolveServicePrincipal(i.ctx, g, i.args.str("identifier"))
+			_, g, id, err := i.graphObjectID(resolveServicePrincipal)
 			if err != nil {
 				return nil, err
 			}

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/cerulean/cerulean/internal/cli/output"
+	"github.com/cerulean/cerulean/internal/client"
 )
 
 // az ad sp list (role/custom.py list_service_principals).
@@ -21,34 +23,48 @@ func adSPListCommand() *command {
 			{dest: "include_all", options: []string{"--all"}, kind: argFlag, help: "List all entities, expect long delay if under a big organization."},
 		},
 		run: func(i *inv) (any, error) {
-			var sub []string
-			if f := i.args.str("query_filter"); f != "" {
-				sub = append(sub, f)
-			}
-			if spn := i.args.str("spn"); spn != "" {
-				sub = append(sub, fmt.Sprintf("servicePrincipalNames/any(c:c eq '%s')", spn))
-			}
-			if dn := i.args.str("display_name"); dn != "" {
-				sub = append(sub, fmt.Sprintf("startswith(displayName,'%s')", dn))
-			}
-			s, err := i.session("")
-			if err != nil {
-				return nil, err
-			}
-			result, err := s.graph().ListServicePrincipals(i.ctx, strings.Join(sub, " and "))
-			if err != nil {
-				return nil, err
-			}
-			if len(sub) > 0 || i.args.flag("include_all") {
-				return result, nil
-			}
-			if len(result) > 100 {
-				i.app.log.warnf(logRole, "The result is not complete. You can still use '--all' to get all of them with long latency expected, or provide a filter through command arguments")
-				result = result[:100]
-			}
-			return result, nil
+			return listGraphObjects(i, (*client.Graph).ListServicePrincipals, []graphFilterArg{
+				{"spn", "servicePrincipalNames/any(c:c eq '%s')"},
+				{"display_name", "startswith(displayName,'%s')"},
+			})
 		},
 	}
+}
+
+// graphFilterArg is a list command's argument that adds a condition to the
+// $filter: format, with the argument's value, when it is set.
+type graphFilterArg struct{ dest, format string }
+
+// listGraphObjects is the body of az ad app list and az ad sp list: --filter
+// and the set arguments' conditions, joined with "and", as the $filter; with
+// none of them and without --all, only the first 100 objects, with a
+// warning.
+func listGraphObjects[T any](i *inv, list func(*client.Graph, context.Context, string) ([]T, error), args []graphFilterArg) (any, error) {
+	var sub []string
+	if f := i.args.str("query_filter"); f != "" {
+		sub = append(sub, f)
+	}
+	for _, a := range args {
+		if v := i.args.str(a.dest); v != "" {
+			sub = append(sub, fmt.Sprintf(a.format, v))
+		}
+	}
+	s, err := i.session("")
+	if err != nil {
+		return nil, err
+	}
+	result, err := list(s.graph(), i.ctx, strings.Join(sub, " and "))
+	if err != nil {
+		return nil, err
+	}
+	if len(sub) > 0 || i.args.flag("include_all") {
+		return result, nil
+	}
+	if len(result) > 100 {
+		i.app.log.warnf(logRole, "The result is not complete. You can still use '--all' to get all of them with long latency expected, or provide a filter through command arguments")
+		result = result[:100]
+	}
+	return result, nil
 }
 
 // graphObjectTable is role/commands.py get_graph_object_transformer: the

@@ -13,12 +13,7 @@ func adSPShowCommand() *command {
 		show:  true,
 		args:  []*argDef{adSPIDArg()},
 		run: func(i *inv) (any, error) {
-			s, err := i.session("")
-			if err != nil {
-				return nil, err
-			}
-			g := s.graph()
-			id, err := resolveServicePrincipal(i.ctx, g, i.args.str("identifier"))
+			_, g, id, err := i.graphObjectID(resolveServicePrincipal)
 			if err != nil {
 				return nil, err
 			}

@@ -9,6 +9,22 @@ import (
 	"github.com/cerulean/cerulean/internal/resourceid"
 )
 
+// graphObjectID is the prologue of the commands that act on one object: it
+// opens the default account's session and resolves --id to an object id
+// with resolve (resolveApplication or resolveServicePrincipal).
+func (i *inv) graphObjectID(resolve func(context.Context, *client.Graph, string) (string, error)) (*session, *client.Graph, string, error) {
+	s, err := i.session("")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	g := s.graph()
+	id, err := resolve(i.ctx, g, i.args.str("identifier"))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return s, g, id, nil
+}
+
 // resolveServicePrincipal is role/custom.py _resolve_service_principal: a
 // service principal name (which includes the appId) first, then an object
 // id. Not found is a CLIError with status 404, so show commands exit 3.

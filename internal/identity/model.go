@@ -76,7 +76,10 @@ type Filter struct {
 // Store persists the directory. Implementations return errdefs NotFound and
 // AlreadyExists (without a reason; the service adds it). Update functions run
 // inside the backend's transaction and may be called more than once, so they
-// must be pure.
+// must be pure; they may not change an object's ID, TenantID or AppID.
+// Object, tenant and app ids match in any case. An object's tenant must
+// exist (NotFound otherwise). Deleting an object leaves the role
+// assignments that name it, as Entra does.
 type Store interface {
 	CreateTenant(ctx context.Context, t Tenant) error
 	GetTenant(ctx context.Context, id string) (Tenant, error)

@@ -47,7 +47,10 @@ type Generic struct {
 }
 
 // Store persists the hierarchy. Implementations return errdefs NotFound and
-// AlreadyExists without a reason; the service adds it.
+// AlreadyExists without a reason; the service adds it. Ids match in any
+// case. Parents must exist: a subscription's tenant, a group's
+// subscription, a resource's group (NotFound otherwise). A group keeps the
+// spelling of its name and its subscription from its first PUT.
 type Store interface {
 	CreateSubscription(ctx context.Context, s Subscription) error
 	GetSubscription(ctx context.Context, id string) (Subscription, error)

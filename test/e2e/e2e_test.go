@@ -7,10 +7,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -225,6 +228,43 @@ func TestRestartKeepsState(t *testing.T) {
 	}
 	if !bytes.Equal(ca, ca2) {
 		t.Fatal("CA regenerated on restart")
+	}
+}
+
+// TestHealthz checks the readiness endpoint over TLS, trusting only the CA
+// the server wrote to its data dir.
+func TestHealthz(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir, freeAddr(t))
+	pem, err := os.ReadFile(filepath.Join(dataDir, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("ca.pem holds no certificate")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	_, port, _ := net.SplitHostPort(s.addr)
+	for _, host := range []string{"localhost", "127.0.0.1"} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://"+net.JoinHostPort(host, port)+"/healthz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: healthz status %d", host, resp.StatusCode)
+		}
+	}
+	plain := &http.Client{}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://"+s.addr+"/healthz", nil)
+	if resp, err := plain.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("a client that does not trust the local CA must fail the handshake")
 	}
 }
 

@@ -71,6 +71,11 @@ var domain = []string{"internal/identity", "internal/rbac", "internal/resource",
 // leaves import nothing of ours but errdefs.
 var leaves = []string{"internal/errdefs", "internal/atomicfile", "internal/resourceid", "internal/principal", "internal/token", "internal/tlsca", "internal/bootstrap"}
 
+// serverTest is the server surfaces' test support (a running server on a
+// sqlite store): it wires a backend as the composition root does, so the
+// adapter and wiring rules exempt it, and only _test.go files may import it.
+const serverTest = "internal/server/servertest"
+
 type rule struct {
 	name      string
 	applies   func(p string) bool
@@ -125,7 +130,7 @@ var rules = []rule{
 	},
 	{
 		name:    "inbound adapters never import backends, config or app",
-		applies: func(p string) bool { return under(p, "internal/server") },
+		applies: func(p string) bool { return under(p, "internal/server") && p != serverTest },
 		forbidden: func(dep string) bool {
 			r, ok := rel(dep)
 			return dep == "database/sql" || ok && under(r, "internal/store", "internal/app", "internal/config", "internal/cli", "internal/client")
@@ -149,11 +154,23 @@ var rules = []rule{
 		direct: true,
 	},
 	{
-		name:    "only the composition root wires backends",
-		applies: func(p string) bool { return !under(p, "cmd", "test", "internal/app", "internal/store") },
+		name: "only the composition root wires backends",
+		applies: func(p string) bool {
+			return !under(p, "cmd", "test", "internal/app", "internal/store") && p != serverTest
+		},
 		forbidden: func(dep string) bool {
 			r, ok := rel(dep)
 			return ok && under(r, "internal/store/sqlstore")
+		},
+		direct: true,
+	},
+	{
+		// go list's Imports leave out what _test.go files import.
+		name:    "only _test.go files import " + serverTest,
+		applies: func(string) bool { return true },
+		forbidden: func(dep string) bool {
+			r, ok := rel(dep)
+			return ok && r == serverTest
 		},
 		direct: true,
 	},

@@ -13,8 +13,8 @@ import (
 	"github.com/cerulean/cerulean/internal/identity"
 	"github.com/cerulean/cerulean/internal/rbac"
 	"github.com/cerulean/cerulean/internal/resource"
-	"github.com/cerulean/cerulean/internal/resourceid"
 	"github.com/cerulean/cerulean/internal/server"
+	"github.com/cerulean/cerulean/internal/server/servertest"
 	"github.com/cerulean/cerulean/internal/token"
 )
 
@@ -57,11 +57,11 @@ func TestRoutesDeclareAuth(t *testing.T) {
 
 func TestRouteWithoutAuthIsRefused(t *testing.T) {
 	e := newEnv(t)
-	h := New(Config{Identity: e.ids, RBAC: e.rbac, Resources: e.res, Types: []ResourceType{{
+	h := New(Config{Identity: e.Identity, RBAC: e.RBAC, Resources: e.Resources, Types: []ResourceType{{
 		Namespace: "Test.Provider", Type: "things", Extension: true,
 		Item: Methods{http.MethodGet: {Serve: func(context.Context, http.ResponseWriter, *Call) error { return nil }}},
 	}}})
-	req, _ := http.NewRequest(http.MethodGet, "/subscriptions/"+e.sub.ID+"/providers/Test.Provider/things/x?api-version=1", nil)
+	req, _ := http.NewRequest(http.MethodGet, "/subscriptions/"+e.Subscription.ID+"/providers/Test.Provider/things/x?api-version=1", nil)
 	req.Header.Set("Authorization", "Bearer "+e.owner.token)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -77,25 +77,25 @@ func TestAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := identity.NewService(identity.Config{Store: e.store.Identity(), Signer: token.New(otherKey)})
-	past := identity.NewService(identity.Config{Store: e.store.Identity(), Signer: e.signer,
+	forged := identity.NewService(identity.Config{Store: e.Store.Identity(), Signer: token.New(otherKey)})
+	past := identity.NewService(identity.Config{Store: e.Store.Identity(), Signer: e.Signer,
 		Now: func() time.Time { return time.Now().Add(-3 * time.Hour) }})
-	a := e.newActor(t, "reader", grant{rbac.ReaderID, resourceid.ForSubscription(e.sub.ID)})
+	a := e.newActor(t, "reader", grant{rbac.ReaderID, e.SubscriptionScope()})
 	// An old secret, so that the past clock can authenticate with it.
 	start := time.Now().Add(-4 * time.Hour)
-	_, oldSecret, err := e.ids.AddPassword(ctx, identity.OnApplication, e.tenant.ID, a.app.ID, identity.PasswordInput{Start: &start})
+	_, oldSecret, err := e.Identity.AddPassword(ctx, identity.OnApplication, e.Tenant.ID, a.App.ID, identity.PasswordInput{Start: &start})
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := &actor{app: a.app, sp: a.sp, secret: oldSecret}
+	old := servertest.Principal{App: a.App, SP: a.SP, Secret: oldSecret}
 
 	// A principal whose secret is removed, and one that is deleted.
-	revoked := e.newActor(t, "revoked", grant{rbac.ReaderID, resourceid.ForSubscription(e.sub.ID)})
-	if err := e.ids.RemovePassword(ctx, identity.OnApplication, e.tenant.ID, revoked.app.ID, revoked.keyID); err != nil {
+	revoked := e.newActor(t, "revoked", grant{rbac.ReaderID, e.SubscriptionScope()})
+	if err := e.Identity.RemovePassword(ctx, identity.OnApplication, e.Tenant.ID, revoked.App.ID, revoked.KeyID); err != nil {
 		t.Fatal(err)
 	}
-	deleted := e.newActor(t, "deleted", grant{rbac.ReaderID, resourceid.ForSubscription(e.sub.ID)})
-	if err := e.ids.DeleteServicePrincipal(ctx, e.tenant.ID, deleted.sp.ID); err != nil {
+	deleted := e.newActor(t, "deleted", grant{rbac.ReaderID, e.SubscriptionScope()})
+	if err := e.Identity.DeleteServicePrincipal(ctx, e.Tenant.ID, deleted.SP.ID); err != nil {
 		t.Fatal(err)
 	}
 
@@ -106,9 +106,9 @@ func TestAuthentication(t *testing.T) {
 		{"no token", subPath, "", "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."},
 		{"not bearer", subPath, "Basic dXNlcjpwYXNz", "AuthenticationFailed", "Authentication failed. The 'Authorization' header is provided in an invalid format."},
 		{"garbage", subPath, "Bearer not-a-jwt", "InvalidAuthenticationToken", "The access token is invalid."},
-		{"other key", subPath, "Bearer " + e.issue(t, forged, a, armResource), "InvalidAuthenticationToken", "The access token is invalid."},
-		{"expired", subPath, "Bearer " + e.issue(t, past, old, armResource), "ExpiredAuthenticationToken", "The access token expiry UTC time"},
-		{"graph audience", subPath, "Bearer " + e.issue(t, e.ids, a, "https://graph.microsoft.com"), "InvalidAuthenticationTokenAudience",
+		{"other key", subPath, "Bearer " + e.IssueToken(t, forged, a.Principal, armResource), "InvalidAuthenticationToken", "The access token is invalid."},
+		{"expired", subPath, "Bearer " + e.IssueToken(t, past, old, armResource), "ExpiredAuthenticationToken", "The access token expiry UTC time"},
+		{"graph audience", subPath, "Bearer " + e.IssueToken(t, e.Identity, a.Principal, "https://graph.microsoft.com"), "InvalidAuthenticationTokenAudience",
 			"The access token has been obtained for wrong audience or resource 'https://graph.microsoft.com'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."},
 		{"secret removed", subPath, "Bearer " + revoked.token, "InvalidAuthenticationToken", "The client secret the access token was issued for has been removed or has expired."},
 		{"principal deleted", subPath, "Bearer " + deleted.token, "InvalidAuthenticationToken", "The access token's service principal no longer exists."},
@@ -119,11 +119,11 @@ func TestAuthentication(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, e.url+withAPI(tt.path), nil)
+			req, _ := http.NewRequest(http.MethodGet, e.URL+withAPI(tt.path), nil)
 			if tt.auth != "" {
 				req.Header.Set("Authorization", tt.auth)
 			}
-			resp, err := e.h1.Do(req)
+			resp, err := e.H1.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,9 +135,9 @@ func TestAuthentication(t *testing.T) {
 				t.Errorf("message %q, want prefix %q", r.errorMessage(), tt.message)
 			}
 			ch := r.header.Get("WWW-Authenticate")
-			wantURI := `Bearer authorization_uri="` + e.url + "/"
+			wantURI := `Bearer authorization_uri="` + e.URL + "/"
 			if strings.HasPrefix(tt.path, e.subPath()) {
-				wantURI += e.tenant.ID
+				wantURI += e.Tenant.ID
 			}
 			if !strings.HasPrefix(ch, wantURI+`", error="invalid_token", error_description="`) {
 				t.Errorf("WWW-Authenticate %q, want prefix %q", ch, wantURI)
@@ -155,17 +155,17 @@ func TestAuthentication(t *testing.T) {
 func TestWrongTenant(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	other, err := e.ids.CreateTenant(ctx, identity.Tenant{DisplayName: "Other"})
+	other, err := e.Identity.CreateTenant(ctx, identity.Tenant{DisplayName: "Other"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := e.res.CreateSubscription(ctx, resource.Subscription{ID: server.NewID(), DisplayName: "Other's", TenantID: other.ID})
+	sub, err := e.Resources.CreateSubscription(ctx, resource.Subscription{ID: server.NewID(), DisplayName: "Other's", TenantID: other.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := e.do(t, http.MethodGet, "/subscriptions/"+sub.ID+"/resourcegroups", e.owner.token, nil)
 	expect(t, r, http.StatusUnauthorized, "InvalidAuthenticationTokenTenant")
-	if ch := r.header.Get("WWW-Authenticate"); !strings.Contains(ch, `authorization_uri="`+e.url+"/"+other.ID+`"`) {
+	if ch := r.header.Get("WWW-Authenticate"); !strings.Contains(ch, `authorization_uri="`+e.URL+"/"+other.ID+`"`) {
 		t.Errorf("challenge %q does not name the subscription's tenant", ch)
 	}
 	// The other tenant's subscription is not listed either.
@@ -182,15 +182,15 @@ func TestWrongTenant(t *testing.T) {
 
 func TestAPIVersion(t *testing.T) {
 	e := newEnv(t)
-	r := e.call(t, e.h1, http.MethodGet, e.subPath()+"/resourcegroups", e.owner.token, nil)
+	r := e.call(t, e.H1, http.MethodGet, e.subPath()+"/resourcegroups", e.owner.token, nil)
 	expect(t, r, http.StatusBadRequest, "MissingApiVersionParameter")
 	if r.errorMessage() != "The api-version query parameter (?api-version=) is required for all requests." {
 		t.Errorf("message %q", r.errorMessage())
 	}
-	r = e.call(t, e.h1, http.MethodGet, e.subPath()+"/resourcegroups?api-version=", e.owner.token, nil)
+	r = e.call(t, e.H1, http.MethodGet, e.subPath()+"/resourcegroups?api-version=", e.owner.token, nil)
 	expect(t, r, http.StatusBadRequest, "MissingApiVersionParameter")
 	for _, v := range []string{"2021-04-01", "1999-01-01-preview", "anything"} {
-		expect(t, e.call(t, e.h1, http.MethodGet, e.subPath()+"/resourcegroups?api-version="+v, e.owner.token, nil), http.StatusOK, "")
+		expect(t, e.call(t, e.H1, http.MethodGet, e.subPath()+"/resourcegroups?api-version="+v, e.owner.token, nil), http.StatusOK, "")
 	}
 }
 
@@ -199,7 +199,7 @@ func TestRevocation(t *testing.T) {
 	ctx := context.Background()
 	rg := e.group(t, "rg1")
 	a := e.newActor(t, "reader")
-	ra := e.assign(t, a, rbac.ReaderID, rg)
+	ra := e.Assign(t, a.SP.ID, rbac.ReaderID, rg)
 	path := rg.String()
 	expect(t, e.do(t, http.MethodGet, path, a.token, nil), http.StatusOK, "")
 
@@ -212,9 +212,9 @@ func TestRevocation(t *testing.T) {
 	}
 
 	// Removing the secret the token was issued for revokes the token.
-	e.assign(t, a, rbac.ReaderID, rg)
+	e.Assign(t, a.SP.ID, rbac.ReaderID, rg)
 	expect(t, e.do(t, http.MethodGet, path, a.token, nil), http.StatusOK, "")
-	if err := e.ids.RemovePassword(ctx, identity.OnApplication, e.tenant.ID, a.app.ID, a.keyID); err != nil {
+	if err := e.Identity.RemovePassword(ctx, identity.OnApplication, e.Tenant.ID, a.App.ID, a.KeyID); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, e.do(t, http.MethodGet, path, a.token, nil), http.StatusUnauthorized, "InvalidAuthenticationToken")
@@ -223,7 +223,7 @@ func TestRevocation(t *testing.T) {
 	b := e.newActor(t, "disabled", grant{rbac.ReaderID, rg})
 	expect(t, e.do(t, http.MethodGet, path, b.token, nil), http.StatusOK, "")
 	off := false
-	if _, err := e.ids.UpdateServicePrincipal(ctx, e.tenant.ID, b.sp.ID, identity.ServicePrincipalInput{AccountEnabled: &off}); err != nil {
+	if _, err := e.Identity.UpdateServicePrincipal(ctx, e.Tenant.ID, b.SP.ID, identity.ServicePrincipalInput{AccountEnabled: &off}); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, e.do(t, http.MethodGet, path, b.token, nil), http.StatusUnauthorized, "InvalidAuthenticationToken")

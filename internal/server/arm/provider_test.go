@@ -45,10 +45,10 @@ func TestPluggedProvider(t *testing.T) {
 			Collection: Methods{http.MethodGet: {Action: ns + "/registries/replications/read", Auth: CheckAction, Serve: echo}},
 		},
 	}
-	h := server.Middleware(nilLogger(), New(Config{Identity: e.ids, RBAC: e.rbac, Resources: e.res, Types: types}))
+	h := server.Middleware(nilLogger(), New(Config{Identity: e.Identity, RBAC: e.RBAC, Resources: e.Resources, Types: types}))
 	rg := e.group(t, "rg1")
-	reg := resourceid.ForResource(e.sub.ID, "rg1", ns, "registries", "reg1")
-	if err := e.store.PutGenericResource(ctx, resource.Generic{ID: reg, Location: "eastus", CreatedAt: time.Now(), ChangedAt: time.Now()}); err != nil {
+	reg := resourceid.ForResource(e.Subscription.ID, "rg1", ns, "registries", "reg1")
+	if err := e.Store.PutGenericResource(ctx, resource.Generic{ID: reg, Location: "eastus", CreatedAt: time.Now(), ChangedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	pull := e.newActor(t, "pull", grant{rbac.AcrPullID, reg})

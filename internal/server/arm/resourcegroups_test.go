@@ -7,14 +7,13 @@ import (
 
 	"github.com/cerulean/cerulean/api/arm"
 	"github.com/cerulean/cerulean/internal/rbac"
-	"github.com/cerulean/cerulean/internal/resourceid"
 )
 
 func TestResourceGroupLifecycle(t *testing.T) {
 	e := newEnv(t)
 	tok := e.owner.token
 	path := e.subPath() + "/resourcegroups/myResourceGroup"
-	wantID := "/subscriptions/" + e.sub.ID + "/resourceGroups/myResourceGroup"
+	wantID := "/subscriptions/" + e.Subscription.ID + "/resourceGroups/myResourceGroup"
 
 	// Create: 201, provisioned, no long-running-operation headers.
 	r := e.do(t, http.MethodPut, path, tok, map[string]any{"location": "East US", "tags": map[string]string{"env": "test"}})
@@ -132,7 +131,7 @@ func groupNames(t *testing.T, r response) []string {
 
 func TestAuthorizationInheritance(t *testing.T) {
 	e := newEnv(t)
-	sub := resourceid.ForSubscription(e.sub.ID)
+	sub := e.SubscriptionScope()
 	rg1, rg2 := e.group(t, "rg1"), e.group(t, "rg2")
 	subReader := e.newActor(t, "sub-reader", grant{rbac.ReaderID, sub})
 	rgReader := e.newActor(t, "rg-reader", grant{rbac.ReaderID, rg1})
@@ -161,7 +160,7 @@ func TestAuthorizationInheritance(t *testing.T) {
 		{"rg contributor writes its group", rgContrib, http.MethodPatch, rg1.String(), `{"tags":{"a":"b"}}`, http.StatusOK, ""},
 		{"rg contributor cannot create groups", rgContrib, http.MethodPut, e.subPath() + "/resourceGroups/new", `{"location":"eastus"}`, http.StatusForbidden, "AuthorizationFailed"},
 		{"rg contributor cannot assign roles", rgContrib, http.MethodPut, roleAssignmentID(rg1, "11111111-1111-1111-1111-111111111111"),
-			`{"properties":{"roleDefinitionId":"` + rbac.ReaderID + `","principalId":"` + nobody.sp.ID + `"}}`, http.StatusForbidden, "AuthorizationFailed"},
+			`{"properties":{"roleDefinitionId":"` + rbac.ReaderID + `","principalId":"` + nobody.SP.ID + `"}}`, http.StatusForbidden, "AuthorizationFailed"},
 		{"acr pull cannot read its group", acrPull, http.MethodGet, rg1.String(), "", http.StatusForbidden, "AuthorizationFailed"},
 		{"acr pull: a missing group looks forbidden", acrPull, http.MethodGet, e.subPath() + "/resourceGroups/missing/resources", "", http.StatusForbidden, "AuthorizationFailed"},
 		{"acr pull sees the subscription it has a role in", acrPull, http.MethodGet, e.subPath(), "", http.StatusOK, ""},
@@ -200,7 +199,7 @@ func TestAuthorizationInheritance(t *testing.T) {
 		r := e.do(t, http.MethodGet, e.subPath()+"/resourcegroups", l.who.token, nil)
 		expect(t, r, http.StatusOK, "")
 		if got := groupNames(t, r); strings.Join(got, ",") != strings.Join(l.want, ",") {
-			t.Errorf("%s lists %v, want %v", l.who.app.DisplayName, got, l.want)
+			t.Errorf("%s lists %v, want %v", l.who.App.DisplayName, got, l.want)
 		}
 	}
 }

@@ -18,11 +18,11 @@ func TestRoleDefinitions(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	rg := e.group(t, "rg1")
-	reg := resourceid.ForResource(e.sub.ID, "rg1", "Microsoft.ContainerRegistry", "registries", "reg1")
-	if err := e.store.PutGenericResource(ctx, resource.Generic{ID: reg, Location: "eastus", CreatedAt: time.Now(), ChangedAt: time.Now()}); err != nil {
+	reg := resourceid.ForResource(e.Subscription.ID, "rg1", "Microsoft.ContainerRegistry", "registries", "reg1")
+	if err := e.Store.PutGenericResource(ctx, resource.Generic{ID: reg, Location: "eastus", CreatedAt: time.Now(), ChangedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	wantReaderID := "/subscriptions/" + e.sub.ID + "/providers/Microsoft.Authorization/roleDefinitions/" + rbac.ReaderID
+	wantReaderID := "/subscriptions/" + e.Subscription.ID + "/providers/Microsoft.Authorization/roleDefinitions/" + rbac.ReaderID
 
 	for _, scope := range []string{e.subPath(), rg.String(), reg.String(), strings.ToUpper(rg.String())} {
 		t.Run(scope, func(t *testing.T) {
@@ -92,18 +92,18 @@ func TestRoleAssignments(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	rg := e.group(t, "rg1")
-	reg := resourceid.ForResource(e.sub.ID, "rg1", "Microsoft.ContainerRegistry", "registries", "reg1")
-	if err := e.store.PutGenericResource(ctx, resource.Generic{ID: reg, Location: "eastus", CreatedAt: time.Now(), ChangedAt: time.Now()}); err != nil {
+	reg := resourceid.ForResource(e.Subscription.ID, "rg1", "Microsoft.ContainerRegistry", "registries", "reg1")
+	if err := e.Store.PutGenericResource(ctx, resource.Generic{ID: reg, Location: "eastus", CreatedAt: time.Now(), ChangedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	sp := e.newActor(t, "acr-pull-sp")
 	other := e.newActor(t, "other")
 	subRoleID := func(guid string) string {
-		return "/subscriptions/" + e.sub.ID + "/providers/Microsoft.Authorization/roleDefinitions/" + guid
+		return "/subscriptions/" + e.Subscription.ID + "/providers/Microsoft.Authorization/roleDefinitions/" + guid
 	}
 	name := "a1b2c3d4-0000-4000-8000-000000000001"
 	path := reg.String() + "/providers/Microsoft.Authorization/roleAssignments/" + name
-	body := fmt.Sprintf(`{"properties":{"roleDefinitionId":%q,"principalId":%q,"principalType":"ServicePrincipal"}}`, subRoleID(rbac.AcrPullID), sp.sp.ID)
+	body := fmt.Sprintf(`{"properties":{"roleDefinitionId":%q,"principalId":%q,"principalType":"ServicePrincipal"}}`, subRoleID(rbac.AcrPullID), sp.SP.ID)
 
 	// Create (201), the same again (200), a duplicate under another name (409).
 	r := e.do(t, http.MethodPut, path, e.owner.token, body)
@@ -111,9 +111,9 @@ func TestRoleAssignments(t *testing.T) {
 	var ra arm.RoleAssignment
 	r.decode(t, &ra)
 	if ra.ID != path || ra.Name != name || ra.Type != "Microsoft.Authorization/roleAssignments" ||
-		ra.Properties.RoleDefinitionID != subRoleID(rbac.AcrPullID) || ra.Properties.PrincipalID != sp.sp.ID ||
+		ra.Properties.RoleDefinitionID != subRoleID(rbac.AcrPullID) || ra.Properties.PrincipalID != sp.SP.ID ||
 		ra.Properties.PrincipalType != "ServicePrincipal" || ra.Properties.Scope != reg.String() ||
-		ra.Properties.CreatedBy == nil || *ra.Properties.CreatedBy != e.owner.sp.ID || ra.Properties.Condition != nil {
+		ra.Properties.CreatedBy == nil || *ra.Properties.CreatedBy != e.owner.SP.ID || ra.Properties.Condition != nil {
 		t.Fatalf("created %+v", ra)
 	}
 	expect(t, e.do(t, http.MethodPut, path, e.owner.token, body), http.StatusOK, "")
@@ -133,9 +133,9 @@ func TestRoleAssignments(t *testing.T) {
 	expect(t, e.do(t, http.MethodGet, rg.String()+"/providers/Microsoft.Authorization/roleAssignments/"+name, e.owner.token, nil), http.StatusNotFound, "RoleAssignmentNotFound")
 
 	// More assignments, then the filters az uses.
-	e.assign(t, other, rbac.ReaderID, rg)
-	e.assign(t, sp, rbac.ReaderID, resourceid.ID{})
-	e.assign(t, sp, rbac.AcrPushID, rg)
+	e.Assign(t, other.SP.ID, rbac.ReaderID, rg)
+	e.Assign(t, sp.SP.ID, rbac.ReaderID, resourceid.ID{})
+	e.Assign(t, sp.SP.ID, rbac.AcrPushID, rg)
 	list := func(scope, filter string) []arm.RoleAssignment {
 		t.Helper()
 		p := scope + "/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01"
@@ -158,13 +158,13 @@ func TestRoleAssignments(t *testing.T) {
 		scope, filter, want string
 	}{
 		// at and above (inherited included)
-		{rg.String(), "atScope()", "/subscriptions/" + e.sub.ID + "=8e3a " + rg.String() + "=acdd /=acdd " + rg.String() + "=8311"},
+		{rg.String(), "atScope()", "/subscriptions/" + e.Subscription.ID + "=8e3a " + rg.String() + "=acdd /=acdd " + rg.String() + "=8311"},
 		// at, above and below
-		{rg.String(), "", "/subscriptions/" + e.sub.ID + "=8e3a " + reg.String() + "=7f95 " + rg.String() + "=acdd /=acdd " + rg.String() + "=8311"},
-		{sub, "principalId eq '" + sp.sp.ID + "'", reg.String() + "=7f95 /=acdd " + rg.String() + "=8311"},
-		{sub, "assignedTo('" + strings.ToUpper(sp.sp.ID) + "')", reg.String() + "=7f95 /=acdd " + rg.String() + "=8311"},
-		{rg.String(), "atScope() and assignedTo('" + sp.sp.ID + "')", "/=acdd " + rg.String() + "=8311"},
-		{reg.String(), "atScope()", "/subscriptions/" + e.sub.ID + "=8e3a " + reg.String() + "=7f95 " + rg.String() + "=acdd /=acdd " + rg.String() + "=8311"},
+		{rg.String(), "", "/subscriptions/" + e.Subscription.ID + "=8e3a " + reg.String() + "=7f95 " + rg.String() + "=acdd /=acdd " + rg.String() + "=8311"},
+		{sub, "principalId eq '" + sp.SP.ID + "'", reg.String() + "=7f95 /=acdd " + rg.String() + "=8311"},
+		{sub, "assignedTo('" + strings.ToUpper(sp.SP.ID) + "')", reg.String() + "=7f95 /=acdd " + rg.String() + "=8311"},
+		{rg.String(), "atScope() and assignedTo('" + sp.SP.ID + "')", "/=acdd " + rg.String() + "=8311"},
+		{reg.String(), "atScope()", "/subscriptions/" + e.Subscription.ID + "=8e3a " + reg.String() + "=7f95 " + rg.String() + "=acdd /=acdd " + rg.String() + "=8311"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.filter, func(t *testing.T) {
@@ -174,20 +174,20 @@ func TestRoleAssignments(t *testing.T) {
 			}
 			// roleDefinitionId is always under the queried subscription.
 			for _, a := range got {
-				if !strings.HasPrefix(a.Properties.RoleDefinitionID, "/subscriptions/"+e.sub.ID+"/providers/Microsoft.Authorization/roleDefinitions/") {
+				if !strings.HasPrefix(a.Properties.RoleDefinitionID, "/subscriptions/"+e.Subscription.ID+"/providers/Microsoft.Authorization/roleDefinitions/") {
 					t.Errorf("roleDefinitionId %q", a.Properties.RoleDefinitionID)
 				}
 			}
 		})
 	}
-	for _, bad := range []string{"atScope() and principalId eq '" + sp.sp.ID + "'", "roleDefinitionId eq 'x'", "principalId eq 'not-a-guid'",
-		"assignedTo('')", "atScope(", "atScope() or assignedTo('" + sp.sp.ID + "')", "principalId eq '" + sp.sp.ID + "' and principalId eq '" + sp.sp.ID + "'"} {
+	for _, bad := range []string{"atScope() and principalId eq '" + sp.SP.ID + "'", "roleDefinitionId eq 'x'", "principalId eq 'not-a-guid'",
+		"assignedTo('')", "atScope(", "atScope() or assignedTo('" + sp.SP.ID + "')", "principalId eq '" + sp.SP.ID + "' and principalId eq '" + sp.SP.ID + "'"} {
 		r := e.do(t, http.MethodGet, sub+"/providers/Microsoft.Authorization/roleAssignments?api-version=1&$filter="+escapeQuery(bad), e.owner.token, nil)
 		expect(t, r, http.StatusBadRequest, "UnsupportedQuery")
 	}
 
 	// The SDK sends $filter unencoded; the listener repairs the request line.
-	r = e.call(t, e.h1, http.MethodGet, sub+"/providers/Microsoft.Authorization/roleAssignments?api-version=1&$filter=principalId eq '"+sp.sp.ID+"'", e.owner.token, nil)
+	r = e.call(t, e.H1, http.MethodGet, sub+"/providers/Microsoft.Authorization/roleAssignments?api-version=1&$filter=principalId eq '"+sp.SP.ID+"'", e.owner.token, nil)
 	expect(t, r, http.StatusOK, "")
 
 	// Delete: 200 with the body, then 204.
@@ -230,9 +230,9 @@ func TestRoleAssignmentValidation(t *testing.T) {
 	sp := e.newActor(t, "sp")
 	base := rg.String() + "/providers/Microsoft.Authorization/roleAssignments/"
 	name := "b1b2c3d4-0000-4000-8000-000000000001"
-	reader := "/subscriptions/" + e.sub.ID + "/providers/Microsoft.Authorization/roleDefinitions/" + rbac.ReaderID
+	reader := "/subscriptions/" + e.Subscription.ID + "/providers/Microsoft.Authorization/roleDefinitions/" + rbac.ReaderID
 	props := func(extra string) string {
-		return fmt.Sprintf(`{"properties":{"roleDefinitionId":%q,"principalId":%q%s}}`, reader, sp.sp.ID, extra)
+		return fmt.Sprintf(`{"properties":{"roleDefinitionId":%q,"principalId":%q%s}}`, reader, sp.SP.ID, extra)
 	}
 	tests := []struct {
 		name, path, body string
@@ -242,14 +242,14 @@ func TestRoleAssignmentValidation(t *testing.T) {
 		{"name not a guid", base + "not-a-guid", props(""), http.StatusBadRequest, "InvalidRoleAssignmentId"},
 		{"unknown role", base + name, strings.Replace(props(""), rbac.ReaderID, "00000000-0000-0000-0000-000000000000", 1), http.StatusBadRequest, "RoleDefinitionDoesNotExist"},
 		{"bad role id", base + name, strings.Replace(props(""), reader, "/foo/"+rbac.ReaderID, 1), http.StatusBadRequest, "RoleDefinitionDoesNotExist"},
-		{"unknown principal", base + name, strings.Replace(props(""), sp.sp.ID, "00000000-0000-0000-0000-000000000000", 1), http.StatusBadRequest, "PrincipalNotFound"},
+		{"unknown principal", base + name, strings.Replace(props(""), sp.SP.ID, "00000000-0000-0000-0000-000000000000", 1), http.StatusBadRequest, "PrincipalNotFound"},
 		{"principal type mismatch", base + name, props(`,"principalType":"User"`), http.StatusBadRequest, "PrincipalTypeNotSupported"},
 		{"principal type unknown", base + name, props(`,"principalType":"Robot"`), http.StatusBadRequest, "UnsupportedPrincipalType"},
 		{"condition", base + name, props(`,"condition":"x","conditionVersion":"2.0"`), http.StatusBadRequest, "ConditionNotSupported"},
 		{"delegated identity", base + name, props(`,"delegatedManagedIdentityResourceId":"/x"`), http.StatusBadRequest, "DelegatedManagedIdentityNotSupported"},
 		{"unknown property", base + name, props(`,"isAdmin":true`), http.StatusBadRequest, "InvalidRequestContent"},
 		{"unknown top-level property", base + name, `{"properties":{},"extra":1}`, http.StatusBadRequest, "InvalidRequestContent"},
-		{"scope mismatch", base + name, props(`,"scope":"/subscriptions/` + e.sub.ID + `"`), http.StatusBadRequest, "InvalidCreateRoleAssignmentRequest"},
+		{"scope mismatch", base + name, props(`,"scope":"/subscriptions/` + e.Subscription.ID + `"`), http.StatusBadRequest, "InvalidCreateRoleAssignmentRequest"},
 		{"malformed json", base + name, `{"properties":`, http.StatusBadRequest, "InvalidRequestContent"},
 		{"empty body", base + name, ``, http.StatusBadRequest, "InvalidRequestContent"},
 		{"echoed read-only fields", base + name, props(`,"scope":"` + strings.ToLower(rg.String()) + `","createdOn":"2024-01-01T00:00:00Z","createdBy":null`), http.StatusCreated, ""},

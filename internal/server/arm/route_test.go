@@ -53,10 +53,10 @@ func TestRouting(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var r response
 			if tt.ctype != "" {
-				req, _ := http.NewRequest(tt.method, e.url+withAPI(tt.path), strings.NewReader(tt.body.(string)))
+				req, _ := http.NewRequest(tt.method, e.URL+withAPI(tt.path), strings.NewReader(tt.body.(string)))
 				req.Header.Set("Content-Type", tt.ctype)
 				req.Header.Set("Authorization", "Bearer "+tok)
-				resp, err := e.h1.Do(req)
+				resp, err := e.H1.Do(req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -80,13 +80,13 @@ func TestHTTP2(t *testing.T) {
 	e := newEnv(t)
 	e.resetProtocols()
 	rg := e.group(t, "g")
-	r := e.call(t, e.h2, http.MethodGet, withAPI(rg.String()), e.owner.token, nil)
+	r := e.call(t, e.H2, http.MethodGet, withAPI(rg.String()), e.owner.token, nil)
 	expect(t, r, http.StatusOK, "")
 	if r.proto != "HTTP/2.0" {
 		t.Fatalf("protocol %s", r.proto)
 	}
 	// An unencoded $filter over HTTP/2 (the SDK's role assignment lists).
-	r = e.call(t, e.h2, http.MethodGet, e.subPath()+"/providers/Microsoft.Authorization/roleAssignments?api-version=1&$filter=principalId eq '"+e.owner.sp.ID+"'", e.owner.token, nil)
+	r = e.call(t, e.H2, http.MethodGet, e.subPath()+"/providers/Microsoft.Authorization/roleAssignments?api-version=1&$filter=principalId eq '"+e.owner.SP.ID+"'", e.owner.token, nil)
 	expect(t, r, http.StatusOK, "")
 	if n := len(decodeList[struct{ Name string }](t, r)); n != 1 {
 		t.Fatalf("%d assignments", n)

@@ -3,7 +3,6 @@ package arm
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/cerulean/cerulean/internal/rbac"
 	"github.com/cerulean/cerulean/internal/server"
+	"github.com/cerulean/cerulean/internal/server/servertest"
 )
 
 // TestAzureSDK drives the ARM surface with the official Azure SDK for Go:
@@ -30,8 +30,8 @@ func TestAzureSDK(t *testing.T) {
 		client *http.Client
 		proto  string
 	}{
-		{"HTTP/1.1", e.h1, "HTTP/1.1"},
-		{"HTTP/2", e.h2, "HTTP/2.0"},
+		{"HTTP/1.1", e.H1, "HTTP/1.1"},
+		{"HTTP/2", e.H2, "HTTP/2.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.resetProtocols()
@@ -49,23 +49,23 @@ func runSDK(t *testing.T, e *env, transport *http.Client) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := cloud.Configuration{
-		ActiveDirectoryAuthorityHost: e.url + "/",
+		ActiveDirectoryAuthorityHost: e.URL + "/",
 		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-			cloud.ResourceManager: {Audience: "https://management.core.windows.net/", Endpoint: e.url},
+			cloud.ResourceManager: {Audience: "https://management.core.windows.net/", Endpoint: e.URL},
 		},
 	}
 	copts := azcore.ClientOptions{Cloud: cfg, Transport: transport}
-	cred, err := azidentity.NewClientSecretCredential(e.tenant.ID, e.owner.app.AppID, e.owner.secret,
+	cred, err := azidentity.NewClientSecretCredential(e.Tenant.ID, e.owner.App.AppID, e.owner.Secret,
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: copts, DisableInstanceDiscovery: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := &azarm.ClientOptions{ClientOptions: copts}
-	groups, err := armresources.NewResourceGroupsClient(e.sub.ID, cred, opts)
+	groups, err := armresources.NewResourceGroupsClient(e.Subscription.ID, cred, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	assignments, err := armauthorization.NewRoleAssignmentsClient(e.sub.ID, cred, opts)
+	assignments, err := armauthorization.NewRoleAssignmentsClient(e.Subscription.ID, cred, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func runSDK(t *testing.T, e *env, transport *http.Client) {
 		t.Fatal(err)
 	}
 	name := "sdk-" + server.NewID()[:8]
-	scope := "/subscriptions/" + e.sub.ID + "/resourceGroups/" + name
+	scope := "/subscriptions/" + e.Subscription.ID + "/resourceGroups/" + name
 
 	// Resource groups.
 	created, err := groups.CreateOrUpdate(ctx, name, armresources.ResourceGroup{Location: to.Ptr("eastus"), Tags: map[string]*string{"a": to.Ptr("1")}}, nil)
@@ -130,7 +130,7 @@ func runSDK(t *testing.T, e *env, transport *http.Client) {
 			acrPull = d
 		}
 	}
-	wantDef := "/subscriptions/" + e.sub.ID + "/providers/Microsoft.Authorization/roleDefinitions/" + rbac.AcrPullID
+	wantDef := "/subscriptions/" + e.Subscription.ID + "/providers/Microsoft.Authorization/roleDefinitions/" + rbac.AcrPullID
 	if acrPull == nil || *acrPull.ID != wantDef || *acrPull.Properties.RoleName != "AcrPull" {
 		t.Fatalf("role definition %+v", acrPull)
 	}
@@ -143,7 +143,7 @@ func runSDK(t *testing.T, e *env, transport *http.Client) {
 	sp := e.newActor(t, "sdk-pull-"+name)
 	raName := server.NewID()
 	params := armauthorization.RoleAssignmentCreateParameters{Properties: &armauthorization.RoleAssignmentProperties{
-		RoleDefinitionID: acrPull.ID, PrincipalID: to.Ptr(sp.sp.ID), PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal),
+		RoleDefinitionID: acrPull.ID, PrincipalID: to.Ptr(sp.SP.ID), PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal),
 	}}
 	ra, err := assignments.Create(ctx, scope, raName, params, nil)
 	if err != nil {
@@ -182,10 +182,10 @@ func runSDK(t *testing.T, e *env, transport *http.Client) {
 	if n, mine := count("atScope()"); n != 2 || !mine { // the owner's, inherited, and ours
 		t.Errorf("atScope(): %d, mine %v", n, mine)
 	}
-	if n, mine := count("principalId eq '" + sp.sp.ID + "'"); n != 1 || !mine {
+	if n, mine := count("principalId eq '" + sp.SP.ID + "'"); n != 1 || !mine {
 		t.Errorf("principalId eq: %d, mine %v", n, mine)
 	}
-	if n, mine := count("assignedTo('" + sp.sp.ID + "')"); n != 1 || !mine {
+	if n, mine := count("assignedTo('" + sp.SP.ID + "')"); n != 1 || !mine {
 		t.Errorf("assignedTo: %d, mine %v", n, mine)
 	}
 	if _, err := assignments.Delete(ctx, scope, raName, nil); err != nil {
@@ -220,30 +220,13 @@ func BenchmarkAuthorizedGet(b *testing.B) {
 	e := newEnv(b)
 	rg := e.group(b, "bench")
 	reader := e.newActor(b, "bench-reader", grant{rbac.ReaderID, rg})
-	url := e.url + withAPI(rg.String())
+	url := e.URL + withAPI(rg.String())
 	for _, tc := range []struct {
 		name   string
 		client *http.Client
-	}{{"HTTP1", e.h1}, {"HTTP2", e.h2}} {
+	}{{"HTTP1", e.H1}, {"HTTP2", e.H2}} {
 		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					req, _ := http.NewRequest(http.MethodGet, url, nil)
-					req.Header.Set("Authorization", "Bearer "+reader.token)
-					resp, err := tc.client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						b.Errorf("status %d", resp.StatusCode)
-						return
-					}
-				}
-			})
+			servertest.RunParallel(b, tc.client, http.MethodGet, url, http.Header{"Authorization": {"Bearer " + reader.token}}, "")
 		})
 	}
 }

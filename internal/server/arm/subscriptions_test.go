@@ -16,7 +16,7 @@ import (
 func TestTenantsSubscriptionsLocations(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	second, err := e.res.CreateSubscription(ctx, resource.Subscription{ID: server.NewID(), DisplayName: "Second", TenantID: e.tenant.ID})
+	second, err := e.Resources.CreateSubscription(ctx, resource.Subscription{ID: server.NewID(), DisplayName: "Second", TenantID: e.Tenant.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,8 +28,8 @@ func TestTenantsSubscriptionsLocations(t *testing.T) {
 	r := e.do(t, http.MethodGet, "/tenants", e.owner.token, nil)
 	expect(t, r, http.StatusOK, "")
 	r.decode(t, &tenants)
-	if len(tenants.Value) != 1 || tenants.Value[0].TenantID != e.tenant.ID || tenants.Value[0].ID != "/tenants/"+e.tenant.ID ||
-		tenants.Value[0].DefaultDomain != e.tenant.DefaultDomain {
+	if len(tenants.Value) != 1 || tenants.Value[0].TenantID != e.Tenant.ID || tenants.Value[0].ID != "/tenants/"+e.Tenant.ID ||
+		tenants.Value[0].DefaultDomain != e.Tenant.DefaultDomain {
 		t.Fatalf("tenants %+v", tenants)
 	}
 
@@ -45,10 +45,10 @@ func TestTenantsSubscriptionsLocations(t *testing.T) {
 		}
 		return ids
 	}
-	if got := subs(e.owner); len(got) != 1 || got[0] != e.sub.ID {
+	if got := subs(e.owner); len(got) != 1 || got[0] != e.Subscription.ID {
 		t.Errorf("owner sees %v", got)
 	}
-	if got := subs(rgOnly); len(got) != 1 || got[0] != e.sub.ID {
+	if got := subs(rgOnly); len(got) != 1 || got[0] != e.Subscription.ID {
 		t.Errorf("a group-level role shows its subscription: got %v", got)
 	}
 	if got := subs(root); len(got) != 2 {
@@ -62,7 +62,7 @@ func TestTenantsSubscriptionsLocations(t *testing.T) {
 	r = e.do(t, http.MethodGet, e.subPath(), e.owner.token, nil)
 	expect(t, r, http.StatusOK, "")
 	r.decode(t, &s)
-	if s.ID != "/subscriptions/"+e.sub.ID || s.SubscriptionID != e.sub.ID || s.TenantID != e.tenant.ID || s.State != "Enabled" ||
+	if s.ID != "/subscriptions/"+e.Subscription.ID || s.SubscriptionID != e.Subscription.ID || s.TenantID != e.Tenant.ID || s.State != "Enabled" ||
 		s.DisplayName != "Test subscription" || s.AuthorizationSource != "RoleBased" {
 		t.Fatalf("subscription %+v", s)
 	}
@@ -82,7 +82,7 @@ func TestTenantsSubscriptionsLocations(t *testing.T) {
 		}
 	}
 	if eastus == nil || eastus.DisplayName != "East US" || eastus.RegionalDisplayName != "(US) East US" ||
-		eastus.ID != "/subscriptions/"+e.sub.ID+"/locations/eastus" || eastus.Metadata.RegionType != "Physical" {
+		eastus.ID != "/subscriptions/"+e.Subscription.ID+"/locations/eastus" || eastus.Metadata.RegionType != "Physical" {
 		t.Fatalf("eastus %+v", eastus)
 	}
 }
@@ -94,13 +94,13 @@ func TestGenericResources(t *testing.T) {
 	now := time.Now().UTC()
 	put := func(id resourceid.ID, loc string, tags map[string]string) {
 		t.Helper()
-		if err := e.store.PutGenericResource(ctx, resource.Generic{ID: id, Location: loc, SKU: "Basic", Tags: tags, CreatedAt: now, ChangedAt: now}); err != nil {
+		if err := e.Store.PutGenericResource(ctx, resource.Generic{ID: id, Location: loc, SKU: "Basic", Tags: tags, CreatedAt: now, ChangedAt: now}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	reg1 := resourceid.ForResource(e.sub.ID, "rg1", "Microsoft.ContainerRegistry", "registries", "reg1")
-	reg2 := resourceid.ForResource(e.sub.ID, "rg2", "Microsoft.ContainerRegistry", "registries", "reg2")
-	cg := resourceid.ForResource(e.sub.ID, "rg1", "Microsoft.ContainerInstance", "containerGroups", "web")
+	reg1 := resourceid.ForResource(e.Subscription.ID, "rg1", "Microsoft.ContainerRegistry", "registries", "reg1")
+	reg2 := resourceid.ForResource(e.Subscription.ID, "rg2", "Microsoft.ContainerRegistry", "registries", "reg2")
+	cg := resourceid.ForResource(e.Subscription.ID, "rg1", "Microsoft.ContainerInstance", "containerGroups", "web")
 	put(reg1, "eastus", map[string]string{"env": "prod"})
 	put(reg2, "westus", nil)
 	put(cg, "eastus", nil)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cerulean/cerulean/api/graph"
+	"github.com/cerulean/cerulean/internal/server/servertest"
 )
 
 func TestApplicationLifecycle(t *testing.T) {
@@ -16,13 +17,13 @@ func TestApplicationLifecycle(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create: %d %s", resp.StatusCode, body)
 	}
-	app := decode[graph.Application](t, body)
-	if app.ODataContext != e.url+"/v1.0/$metadata#applications/$entity" || app.DisplayName != "my-app" || app.PublisherDomain != e.tenant.DefaultDomain ||
-		app.SignInAudience != "AzureADMyOrg" || app.ID == "" || app.AppID == "" || resp.Header.Get("Location") != e.url+"/v1.0/applications/"+app.ID {
+	app := servertest.Decode[graph.Application](t, body)
+	if app.ODataContext != e.URL+"/v1.0/$metadata#applications/$entity" || app.DisplayName != "my-app" || app.PublisherDomain != e.Tenant.DefaultDomain ||
+		app.SignInAudience != "AzureADMyOrg" || app.ID == "" || app.AppID == "" || resp.Header.Get("Location") != e.URL+"/v1.0/applications/"+app.ID {
 		t.Fatalf("unexpected application %s", body)
 	}
 	// Every collection property is present and empty, never null.
-	raw := decode[map[string]any](t, body)
+	raw := servertest.Decode[map[string]any](t, body)
 	for _, k := range []string{"identifierUris", "tags", "addIns", "appRoles", "keyCredentials", "passwordCredentials", "requiredResourceAccess"} {
 		if v, ok := raw[k].([]any); !ok || len(v) != 0 {
 			t.Errorf("%s = %#v, want []", k, raw[k])
@@ -43,7 +44,7 @@ func TestApplicationLifecycle(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("get %s: %d %s", path, resp.StatusCode, body)
 		}
-		got := decode[graph.Application](t, body)
+		got := servertest.Decode[graph.Application](t, body)
 		if got.DisplayName != "renamed" || got.Notes == nil || *got.Notes != "n" || len(got.Tags) != 1 || got.ID != app.ID {
 			t.Fatalf("get %s after patch: %s", path, body)
 		}
@@ -63,7 +64,7 @@ func TestApplicationLifecycle(t *testing.T) {
 func TestApplicationErrors(t *testing.T) {
 	e := newEnv(t)
 	tok := e.owner.token
-	id := e.owner.app.ID
+	id := e.owner.App.ID
 	tests := []struct {
 		name   string
 		method string
@@ -110,15 +111,15 @@ func TestServicePrincipalLifecycle(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create app: %d %s", resp.StatusCode, body)
 	}
-	app := decode[graph.Application](t, body)
+	app := servertest.Decode[graph.Application](t, body)
 
 	resp, body = e.call(tok, http.MethodPost, "/v1.0/serviceprincipals", map[string]any{"appId": app.AppID, "accountEnabled": true})
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create sp: %d %s", resp.StatusCode, body)
 	}
-	sp := decode[graph.ServicePrincipal](t, body)
-	if sp.ODataContext != e.url+"/v1.0/$metadata#servicePrincipals/$entity" || sp.AppID != app.AppID || sp.AppDisplayName != "svc" ||
-		sp.AppOwnerOrganizationID != e.tenant.ID || sp.ServicePrincipalType != "Application" || !sp.AccountEnabled ||
+	sp := servertest.Decode[graph.ServicePrincipal](t, body)
+	if sp.ODataContext != e.URL+"/v1.0/$metadata#servicePrincipals/$entity" || sp.AppID != app.AppID || sp.AppDisplayName != "svc" ||
+		sp.AppOwnerOrganizationID != e.Tenant.ID || sp.ServicePrincipalType != "Application" || !sp.AccountEnabled ||
 		len(sp.ServicePrincipalNames) != 2 || sp.ServicePrincipalNames[0] != app.AppID || sp.ServicePrincipalNames[1] != "api://svc" {
 		t.Fatalf("unexpected service principal %s", body)
 	}
@@ -145,7 +146,7 @@ func TestServicePrincipalLifecycle(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("get by app id: %d %s", resp.StatusCode, body)
 	}
-	got := decode[graph.ServicePrincipal](t, body)
+	got := servertest.Decode[graph.ServicePrincipal](t, body)
 	if got.ID != sp.ID || got.AccountEnabled || got.Notes == nil || *got.Notes != "off" {
 		t.Fatalf("after patch: %s", body)
 	}
@@ -180,12 +181,12 @@ func TestGetByIDs(t *testing.T) {
 		body  any
 		types []string // @odata.type of the results, in order
 	}{
-		{"service principal", map[string]any{"ids": []string{e.owner.sp.ID}, "types": []string{"user", "group", "servicePrincipal", "directoryObjectPartnerReference"}},
+		{"service principal", map[string]any{"ids": []string{e.owner.SP.ID}, "types": []string{"user", "group", "servicePrincipal", "directoryObjectPartnerReference"}},
 			[]string{"#microsoft.graph.servicePrincipal"}},
-		{"both kinds, in order, unknown left out", map[string]any{"ids": []string{e.owner.app.ID, missing, strings.ToUpper(e.reader.sp.ID)}},
+		{"both kinds, in order, unknown left out", map[string]any{"ids": []string{e.owner.App.ID, missing, strings.ToUpper(e.reader.SP.ID)}},
 			[]string{"#microsoft.graph.application", "#microsoft.graph.servicePrincipal"}},
-		{"types filter out", map[string]any{"ids": []string{e.owner.app.ID}, "types": []string{"servicePrincipal"}}, nil},
-		{"users only", map[string]any{"ids": []string{e.owner.sp.ID}, "types": []string{"user"}}, nil},
+		{"types filter out", map[string]any{"ids": []string{e.owner.App.ID}, "types": []string{"servicePrincipal"}}, nil},
+		{"users only", map[string]any{"ids": []string{e.owner.SP.ID}, "types": []string{"user"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,8 +194,8 @@ func TestGetByIDs(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
-			got := decode[list](t, body)
-			if got.Context != e.url+"/v1.0/$metadata#directoryObjects" || len(got.Value) != len(tt.types) {
+			got := servertest.Decode[list](t, body)
+			if got.Context != e.URL+"/v1.0/$metadata#directoryObjects" || len(got.Value) != len(tt.types) {
 				t.Fatalf("unexpected result %s", body)
 			}
 			for i, it := range got.Value {

@@ -18,8 +18,8 @@ func TestAuthentication(t *testing.T) {
 	now := time.Now()
 	claims := func(edit func(*identity.Claims)) identity.Claims {
 		c := identity.Claims{
-			Aud: "https://graph.microsoft.com", Iss: identity.Issuer(e.tenant.ID), Iat: now.Unix(), Nbf: now.Unix(), Exp: now.Add(time.Hour).Unix(),
-			AppID: e.owner.app.AppID, AppIDACR: "1", OID: e.owner.sp.ID, Sub: e.owner.sp.ID, TID: e.tenant.ID, Ver: "1.0",
+			Aud: "https://graph.microsoft.com", Iss: identity.Issuer(e.Tenant.ID), Iat: now.Unix(), Nbf: now.Unix(), Exp: now.Add(time.Hour).Unix(),
+			AppID: e.owner.App.AppID, AppIDACR: "1", OID: e.owner.SP.ID, Sub: e.owner.SP.ID, TID: e.Tenant.ID, Ver: "1.0",
 		}
 		edit(&c)
 		return c
@@ -35,7 +35,7 @@ func TestAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	armToken := e.token(e.owner.app.AppID, e.owner.secret, "https://management.azure.com/.default")
+	armToken := e.token(e.owner.App.AppID, e.owner.Secret, "https://management.azure.com/.default")
 
 	tests := []struct {
 		name  string
@@ -44,16 +44,16 @@ func TestAuthentication(t *testing.T) {
 	}{
 		{"no token", "", "Access token is empty."},
 		{"other audience", armToken, "Access token validation failure. Invalid audience."},
-		{"expired", sign(e.signer, claims(func(c *identity.Claims) {
+		{"expired", sign(e.Signer, claims(func(c *identity.Claims) {
 			c.Iat, c.Nbf, c.Exp = now.Add(-3*time.Hour).Unix(), now.Add(-3*time.Hour).Unix(), now.Add(-2*time.Hour).Unix()
 		})), "Lifetime validation failed, the token is expired."},
 		{"forged", sign(token.New(otherKey), claims(func(*identity.Claims) {})), "Signature is invalid."},
 		{"not a JWT", "not-a-token", "CompactToken parsing failed with error code: 80049217"},
-		{"wrong issuer", sign(e.signer, claims(func(c *identity.Claims) { c.Iss = "https://evil.example/" })), "Access token validation failure."},
+		{"wrong issuer", sign(e.Signer, claims(func(c *identity.Claims) { c.Iss = "https://evil.example/" })), "Access token validation failure."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, e.url+"/v1.0/applications", nil)
+			req, _ := http.NewRequest(http.MethodGet, e.URL+"/v1.0/applications", nil)
 			if tt.token != "" {
 				req.Header.Set("Authorization", "Bearer "+tt.token)
 			}
@@ -74,7 +74,7 @@ func TestAuthentication(t *testing.T) {
 
 	t.Run("revoked: principal deleted", func(t *testing.T) {
 		c := e.newClient("doomed", "")
-		if err := e.ids.DeleteServicePrincipal(context.Background(), e.tenant.ID, c.sp.ID); err != nil {
+		if err := e.Identity.DeleteServicePrincipal(context.Background(), e.Tenant.ID, c.SP.ID); err != nil {
 			t.Fatal(err)
 		}
 		resp, body := e.call(c.token, http.MethodGet, "/v1.0/applications", nil)
@@ -97,12 +97,12 @@ func TestAuthorization(t *testing.T) {
 		{"owner creates", e.owner, http.MethodPost, "/v1.0/applications", map[string]any{"displayName": "by-owner"}, 201},
 		{"reader lists applications", e.reader, http.MethodGet, "/v1.0/applications", nil, 200},
 		{"reader lists service principals", e.reader, http.MethodGet, "/v1.0/servicePrincipals", nil, 200},
-		{"reader resolves ids", e.reader, http.MethodPost, "/v1.0/directoryObjects/getByIds", map[string]any{"ids": []string{e.owner.sp.ID}}, 200},
+		{"reader resolves ids", e.reader, http.MethodPost, "/v1.0/directoryObjects/getByIds", map[string]any{"ids": []string{e.owner.SP.ID}}, 200},
 		{"reader may not create", e.reader, http.MethodPost, "/v1.0/applications", map[string]any{"displayName": "by-reader"}, 403},
-		{"reader may not add a password", e.reader, http.MethodPost, "/v1.0/servicePrincipals/" + e.reader.sp.ID + "/addPassword", map[string]any{}, 403},
-		{"reader may not delete", e.reader, http.MethodDelete, "/v1.0/applications/" + e.owner.app.ID, nil, 403},
+		{"reader may not add a password", e.reader, http.MethodPost, "/v1.0/servicePrincipals/" + e.reader.SP.ID + "/addPassword", map[string]any{}, 403},
+		{"reader may not delete", e.reader, http.MethodDelete, "/v1.0/applications/" + e.owner.App.ID, nil, 403},
 		{"acrpull may not read", e.puller, http.MethodGet, "/v1.0/servicePrincipals", nil, 403},
-		{"acrpull may not resolve ids", e.puller, http.MethodPost, "/v1.0/directoryObjects/getByIds", map[string]any{"ids": []string{e.owner.sp.ID}}, 403},
+		{"acrpull may not resolve ids", e.puller, http.MethodPost, "/v1.0/directoryObjects/getByIds", map[string]any{"ids": []string{e.owner.SP.ID}}, 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

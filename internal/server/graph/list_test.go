@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cerulean/cerulean/api/graph"
+	"github.com/cerulean/cerulean/internal/server/servertest"
 )
 
 func (e *env) createApp(name string) graph.Application {
@@ -16,7 +17,7 @@ func (e *env) createApp(name string) graph.Application {
 	if resp.StatusCode != http.StatusCreated {
 		e.t.Fatalf("create %q: %d %s", name, resp.StatusCode, body)
 	}
-	return decode[graph.Application](e.t, body)
+	return servertest.Decode[graph.Application](e.t, body)
 }
 
 func (e *env) createSP(appID string) graph.ServicePrincipal {
@@ -25,12 +26,12 @@ func (e *env) createSP(appID string) graph.ServicePrincipal {
 	if resp.StatusCode != http.StatusCreated {
 		e.t.Fatalf("create sp: %d %s", resp.StatusCode, body)
 	}
-	return decode[graph.ServicePrincipal](e.t, body)
+	return servertest.Decode[graph.ServicePrincipal](e.t, body)
 }
 
 func names[T any](t *testing.T, body []byte, name func(T) string) []string {
 	t.Helper()
-	l := decode[graph.List[T]](t, body)
+	l := servertest.Decode[graph.List[T]](t, body)
 	out := []string{}
 	for _, v := range l.Value {
 		out = append(out, name(v))
@@ -135,8 +136,8 @@ func TestPaging(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("page %d: %d %s", pages, resp.StatusCode, body)
 		}
-		l := decode[graph.List[graph.Application]](t, body)
-		if l.Context != e.url+"/v1.0/$metadata#applications" || len(l.Value) > 2 {
+		l := servertest.Decode[graph.List[graph.Application]](t, body)
+		if l.Context != e.URL+"/v1.0/$metadata#applications" || len(l.Value) > 2 {
 			t.Fatalf("page %d: %s", pages, body)
 		}
 		for _, a := range l.Value {
@@ -144,10 +145,10 @@ func TestPaging(t *testing.T) {
 		}
 		next = ""
 		if l.NextLink != "" {
-			if !strings.HasPrefix(l.NextLink, e.url+"/v1.0/applications?") || !strings.Contains(l.NextLink, "$skiptoken=") {
+			if !strings.HasPrefix(l.NextLink, e.URL+"/v1.0/applications?") || !strings.Contains(l.NextLink, "$skiptoken=") {
 				t.Fatalf("nextLink %q", l.NextLink)
 			}
-			next = strings.TrimPrefix(l.NextLink, e.url)
+			next = strings.TrimPrefix(l.NextLink, e.URL)
 		}
 		if pages++; pages > 5 {
 			t.Fatal("paging does not end")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cerulean/cerulean/api/graph"
 	"github.com/cerulean/cerulean/api/oauth2"
+	"github.com/cerulean/cerulean/internal/server/servertest"
 )
 
 // tokenStatus asks the login surface for a token and returns the status and
@@ -17,12 +18,12 @@ func (e *env) tokenStatus(clientID, secret string) (int, oauth2.ErrorResponse) {
 	e.t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret},
 		"scope": {"https://management.core.windows.net//.default"}}
-	req, _ := http.NewRequest(http.MethodPost, e.url+"/"+e.tenant.ID+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, e.URL+"/"+e.Tenant.ID+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, body := e.do(req)
 	var er oauth2.ErrorResponse
 	if resp.StatusCode != http.StatusOK {
-		er = decode[oauth2.ErrorResponse](e.t, body)
+		er = servertest.Decode[oauth2.ErrorResponse](e.t, body)
 	}
 	return resp.StatusCode, er
 }
@@ -37,15 +38,15 @@ func TestCreateForRBAC(t *testing.T) {
 
 	// 1. Is there a service principal of that name?
 	resp, body := e.call(tok, http.MethodGet, "/v1.0/servicePrincipals?$filter=displayName%20eq%20%27"+name+"%27", nil)
-	if resp.StatusCode != http.StatusOK || len(decode[graph.List[graph.ServicePrincipal]](t, body).Value) != 0 {
+	if resp.StatusCode != http.StatusOK || len(servertest.Decode[graph.List[graph.ServicePrincipal]](t, body).Value) != 0 {
 		t.Fatalf("1: %d %s", resp.StatusCode, body)
 	}
-	if l := decode[graph.List[graph.ServicePrincipal]](t, body); l.Context != e.url+"/v1.0/$metadata#servicePrincipals" {
+	if l := servertest.Decode[graph.List[graph.ServicePrincipal]](t, body); l.Context != e.URL+"/v1.0/$metadata#servicePrincipals" {
 		t.Fatalf("1: context %q", l.Context)
 	}
 	// 2. Is there an application of that name?
 	resp, body = e.call(tok, http.MethodGet, "/v1.0/applications?$filter=startswith%28displayName%2C%27"+name+"%27%29", nil)
-	if resp.StatusCode != http.StatusOK || len(decode[graph.List[graph.Application]](t, body).Value) != 0 {
+	if resp.StatusCode != http.StatusOK || len(servertest.Decode[graph.List[graph.Application]](t, body).Value) != 0 {
 		t.Fatalf("2: %d %s", resp.StatusCode, body)
 	}
 	// 3. Create it.
@@ -53,7 +54,7 @@ func TestCreateForRBAC(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("3: %d %s", resp.StatusCode, body)
 	}
-	app := decode[graph.Application](t, body)
+	app := servertest.Decode[graph.Application](t, body)
 	// 5. Add a password to it.
 	start := time.Now().UTC().Truncate(time.Second)
 	end := start.AddDate(1, 0, 0)
@@ -62,10 +63,10 @@ func TestCreateForRBAC(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("5: %d %s", resp.StatusCode, body)
 	}
-	pw := decode[graph.PasswordCredentialResponse](t, body)
+	pw := servertest.Decode[graph.PasswordCredentialResponse](t, body)
 	if pw.SecretText == nil || len(*pw.SecretText) < 32 || pw.KeyID == nil || pw.Hint == nil || !strings.HasPrefix(*pw.SecretText, *pw.Hint) ||
 		pw.DisplayName == nil || *pw.DisplayName != "rbac" || !pw.EndDateTime.Equal(end) || !pw.StartDateTime.Equal(start) ||
-		pw.ODataContext != e.url+"/v1.0/$metadata#microsoft.graph.passwordCredential" {
+		pw.ODataContext != e.URL+"/v1.0/$metadata#microsoft.graph.passwordCredential" {
 		t.Fatalf("5: unexpected credential %s", body)
 	}
 	secret := *pw.SecretText
@@ -81,7 +82,7 @@ func TestCreateForRBAC(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("6: %d %s", resp.StatusCode, body)
 	}
-	sp := decode[graph.ServicePrincipal](t, body)
+	sp := servertest.Decode[graph.ServicePrincipal](t, body)
 
 	// The new secret signs in.
 	if status, er := e.tokenStatus(app.AppID, secret); status != http.StatusOK {
@@ -108,7 +109,7 @@ func TestCreateForRBAC(t *testing.T) {
 			t.Fatalf("%s: secret shown or secretText not null: %s", path, body)
 		}
 	}
-	if strings.Contains(e.logText(), secret) {
+	if strings.Contains(e.Logs.String(), secret) {
 		t.Fatal("the secret was logged")
 	}
 
@@ -120,7 +121,7 @@ func TestCreateForRBAC(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("reset: get: %d %s", resp.StatusCode, body)
 		}
-		for _, c := range decode[graph.ServicePrincipal](t, body).PasswordCredentials {
+		for _, c := range servertest.Decode[graph.ServicePrincipal](t, body).PasswordCredentials {
 			resp, body := e.call(tok, http.MethodPost, "/v1.0/servicePrincipals/"+sp.ID+"/removePassword", map[string]string{"keyId": *c.KeyID})
 			if resp.StatusCode != http.StatusNoContent {
 				t.Fatalf("reset: remove: %d %s", resp.StatusCode, body)
@@ -130,7 +131,7 @@ func TestCreateForRBAC(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("reset: add: %d %s", resp.StatusCode, body)
 		}
-		pw := decode[graph.PasswordCredentialResponse](t, body)
+		pw := servertest.Decode[graph.PasswordCredentialResponse](t, body)
 		return *pw.SecretText, *pw.KeyID
 	}
 	first, _ := reset()

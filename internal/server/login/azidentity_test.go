@@ -20,7 +20,7 @@ import (
 // credential builds an azidentity client secret credential against the env.
 func (e *env) credential(t *testing.T, secret string, authority string, disableDiscovery bool, transport policy.Transporter) *azidentity.ClientSecretCredential {
 	t.Helper()
-	cred, err := azidentity.NewClientSecretCredential(e.tenant.ID, e.app.AppID, secret, &azidentity.ClientSecretCredentialOptions{
+	cred, err := azidentity.NewClientSecretCredential(e.Tenant.ID, e.app.AppID, secret, &azidentity.ClientSecretCredentialOptions{
 		DisableInstanceDiscovery: disableDiscovery,
 		ClientOptions: azcore.ClientOptions{
 			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: authority},
@@ -45,7 +45,7 @@ func getToken(cred azcore.TokenCredential, scope string) (azcore.AccessToken, er
 // custom authority host.
 func TestAzidentity(t *testing.T) {
 	e := newEnv(t)
-	cred := e.credential(t, e.secret, e.url+"/", true, e.client)
+	cred := e.credential(t, e.secret, e.URL+"/", true, e.H1)
 	for _, tc := range []struct {
 		scope string
 		api   identity.API
@@ -61,14 +61,14 @@ func TestAzidentity(t *testing.T) {
 			if time.Until(tok.ExpiresOn) < 50*time.Minute {
 				t.Errorf("ExpiresOn %v is too soon", tok.ExpiresOn)
 			}
-			if _, _, err := e.ids.Verify(context.Background(), tok.Token, tc.api); err != nil {
+			if _, _, err := e.Identity.Verify(context.Background(), tok.Token, tc.api); err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
 		})
 	}
 
 	t.Run("wrong secret", func(t *testing.T) {
-		_, err := getToken(e.credential(t, "not-the-secret", e.url+"/", true, e.client), "https://management.core.windows.net//.default")
+		_, err := getToken(e.credential(t, "not-the-secret", e.URL+"/", true, e.H1), "https://management.core.windows.net//.default")
 		if err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
 			t.Fatalf("err = %v, want AADSTS7000215", err)
 		}
@@ -82,13 +82,13 @@ func TestAzidentity(t *testing.T) {
 // leaves the machine.
 func (e *env) redirectingClient(redirect bool) *http.Client {
 	dial := func(ctx context.Context, network, target string) (net.Conn, error) {
-		if target != e.addr && !redirect {
+		if target != e.Addr && !redirect {
 			return nil, errNoDial
 		}
 		var d net.Dialer
-		return d.DialContext(ctx, network, e.addr)
+		return d.DialContext(ctx, network, e.Addr)
 	}
-	return &http.Client{Transport: &http.Transport{DialContext: dial, TLSClientConfig: &tls.Config{RootCAs: e.pool}}}
+	return &http.Client{Transport: &http.Transport{DialContext: dial, TLSClientConfig: &tls.Config{RootCAs: e.CA}}}
 }
 
 // TestAzidentityInstanceDiscovery records what MSAL does when instance
@@ -102,7 +102,7 @@ func TestAzidentityInstanceDiscovery(t *testing.T) {
 
 	t.Run("custom authority, no route to login.microsoftonline.com", func(t *testing.T) {
 		e := newEnv(t)
-		_, err := getToken(e.credential(t, e.secret, e.url+"/", false, e.redirectingClient(false)), scope)
+		_, err := getToken(e.credential(t, e.secret, e.URL+"/", false, e.redirectingClient(false)), scope)
 		if err == nil || !strings.Contains(err.Error(), "login.microsoftonline.com") {
 			t.Fatalf("err = %v, want a failed call to login.microsoftonline.com", err)
 		}
@@ -111,7 +111,7 @@ func TestAzidentityInstanceDiscovery(t *testing.T) {
 
 	t.Run("custom authority, login.microsoftonline.com resolves to Cerulean, authority not configured", func(t *testing.T) {
 		e := newEnv(t)
-		_, err := getToken(e.credential(t, e.secret, e.url+"/", false, e.redirectingClient(true)), scope)
+		_, err := getToken(e.credential(t, e.secret, e.URL+"/", false, e.redirectingClient(true)), scope)
 		if err == nil || !strings.Contains(err.Error(), "invalid_instance") {
 			t.Fatalf("err = %v, want invalid_instance", err)
 		}
@@ -120,11 +120,11 @@ func TestAzidentityInstanceDiscovery(t *testing.T) {
 
 	t.Run("custom authority, login.microsoftonline.com resolves to Cerulean, authority configured", func(t *testing.T) {
 		e := newEnv(t, envOptions{extraHosts: func(addr string) []string { return []string{addr} }})
-		tok, err := getToken(e.credential(t, e.secret, e.url+"/", false, e.redirectingClient(true)), scope)
+		tok, err := getToken(e.credential(t, e.secret, e.URL+"/", false, e.redirectingClient(true)), scope)
 		if err != nil {
 			t.Fatalf("GetToken: %v", err)
 		}
-		if _, _, err := e.ids.Verify(context.Background(), tok.Token, identity.ARM); err != nil {
+		if _, _, err := e.Identity.Verify(context.Background(), tok.Token, identity.ARM); err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
 	})
@@ -135,7 +135,7 @@ func TestAzidentityInstanceDiscovery(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GetToken: %v", err)
 		}
-		if _, _, err := e.ids.Verify(context.Background(), tok.Token, identity.ARM); err != nil {
+		if _, _, err := e.Identity.Verify(context.Background(), tok.Token, identity.ARM); err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
 	})

@@ -7,20 +7,21 @@ import (
 	"testing"
 
 	"github.com/cerulean/cerulean/api/oauth2"
+	"github.com/cerulean/cerulean/internal/server/servertest"
 	"github.com/cerulean/cerulean/internal/token"
 )
 
 func TestOpenIDConfiguration(t *testing.T) {
 	e := newEnv(t)
-	base := e.url
-	tid := e.tenant.ID
+	base := e.URL
+	tid := e.Tenant.ID
 	tests := []struct {
 		name, path                             string
 		issuer, tokenEndpoint, authorize, jwks string
 	}{
 		{"v2 by id", "/" + tid + "/v2.0/.well-known/openid-configuration",
 			base + "/" + tid + "/v2.0", base + "/" + tid + "/oauth2/v2.0/token", base + "/" + tid + "/oauth2/v2.0/authorize", base + "/" + tid + "/discovery/v2.0/keys"},
-		{"v2 by domain", "/" + e.tenant.DefaultDomain + "/v2.0/.well-known/openid-configuration",
+		{"v2 by domain", "/" + e.Tenant.DefaultDomain + "/v2.0/.well-known/openid-configuration",
 			base + "/" + tid + "/v2.0", base + "/" + tid + "/oauth2/v2.0/token", base + "/" + tid + "/oauth2/v2.0/authorize", base + "/" + tid + "/discovery/v2.0/keys"},
 		{"v2 common", "/common/v2.0/.well-known/openid-configuration",
 			base + "/{tenantid}/v2.0", base + "/common/oauth2/v2.0/token", base + "/common/oauth2/v2.0/authorize", base + "/common/discovery/v2.0/keys"},
@@ -37,7 +38,7 @@ func TestOpenIDConfiguration(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
-			doc := decode[oauth2.OpenIDConfiguration](t, body)
+			doc := servertest.Decode[oauth2.OpenIDConfiguration](t, body)
 			if doc.Issuer != tt.issuer || doc.TokenEndpoint != tt.tokenEndpoint || doc.AuthorizationEndpoint != tt.authorize || doc.JWKSURI != tt.jwks {
 				t.Errorf("got issuer %q token %q authorize %q jwks %q", doc.Issuer, doc.TokenEndpoint, doc.AuthorizationEndpoint, doc.JWKSURI)
 			}
@@ -53,13 +54,13 @@ func TestOpenIDConfiguration(t *testing.T) {
 // URLs.
 func TestDiscoveryFollowsHost(t *testing.T) {
 	e := newEnv(t)
-	req, _ := http.NewRequest(http.MethodGet, e.url+"/"+e.tenant.ID+"/v2.0/.well-known/openid-configuration", nil)
+	req, _ := http.NewRequest(http.MethodGet, e.URL+"/"+e.Tenant.ID+"/v2.0/.well-known/openid-configuration", nil)
 	req.Host = "localhost:8443"
 	resp, body := e.do(req)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
-	doc := decode[oauth2.OpenIDConfiguration](t, body)
+	doc := servertest.Decode[oauth2.OpenIDConfiguration](t, body)
 	if !strings.HasPrefix(doc.Issuer, "https://localhost:8443/") || !strings.HasPrefix(doc.TokenEndpoint, "https://localhost:8443/") {
 		t.Fatalf("issuer %q token endpoint %q", doc.Issuer, doc.TokenEndpoint)
 	}
@@ -82,7 +83,7 @@ func TestDiscoveryErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(tt.method, e.url+tt.path, nil)
+			req, _ := http.NewRequest(tt.method, e.URL+tt.path, nil)
 			resp, body := e.do(req)
 			checkOAuthError(t, e, resp, body, tt.status, tt.code, tt.aadsts)
 		})
@@ -91,14 +92,14 @@ func TestDiscoveryErrors(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	e := newEnv(t)
-	for _, path := range []string{"/" + e.tenant.ID + "/discovery/v2.0/keys", "/" + e.tenant.ID + "/discovery/keys", "/common/discovery/keys", "/common/discovery/v2.0/keys"} {
+	for _, path := range []string{"/" + e.Tenant.ID + "/discovery/v2.0/keys", "/" + e.Tenant.ID + "/discovery/keys", "/common/discovery/keys", "/common/discovery/v2.0/keys"} {
 		t.Run(path, func(t *testing.T) {
 			resp, body := e.get(path)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
-			set := decode[token.JWKS](t, body)
-			if len(set.Keys) != 1 || set.Keys[0].Kid != e.signer.KeyID() || set.Keys[0].N == "" || set.Keys[0].E != "AQAB" {
+			set := servertest.Decode[token.JWKS](t, body)
+			if len(set.Keys) != 1 || set.Keys[0].Kid != e.Signer.KeyID() || set.Keys[0].N == "" || set.Keys[0].E != "AQAB" {
 				t.Fatalf("unexpected JWKS %s", body)
 			}
 		})
@@ -118,11 +119,11 @@ func TestInstanceDiscovery(t *testing.T) {
 		discovery string
 		aadsts    int
 	}{
-		{"own host", q(e.url + "/" + e.tenant.ID + "/oauth2/v2.0/authorize"), 200, e.url + "/" + e.tenant.ID + "/v2.0/.well-known/openid-configuration", 0},
+		{"own host", q(e.URL + "/" + e.Tenant.ID + "/oauth2/v2.0/authorize"), 200, e.URL + "/" + e.Tenant.ID + "/v2.0/.well-known/openid-configuration", 0},
 		{"configured alias", q("https://CERULEAN.example:8443/common/oauth2/v2.0/authorize"), 200, "https://cerulean.example:8443/common/v2.0/.well-known/openid-configuration", 0},
 		{"foreign host", q("https://login.microsoftonline.com/common/oauth2/v2.0/authorize"), 400, "", 50049},
-		{"plain http", q("http://" + e.host + "/common/oauth2/v2.0/authorize"), 400, "", 50049},
-		{"malformed tenant", q(e.url + "/bad_tenant/oauth2/v2.0/authorize"), 400, "", 50049},
+		{"plain http", q("http://" + e.Addr + "/common/oauth2/v2.0/authorize"), 400, "", 50049},
+		{"malformed tenant", q(e.URL + "/bad_tenant/oauth2/v2.0/authorize"), 400, "", 50049},
 		{"missing endpoint", "/common/discovery/instance?api-version=1.1", 400, "", 50050},
 	}
 	for _, tt := range tests {
@@ -139,7 +140,7 @@ func TestInstanceDiscovery(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
-			doc := decode[oauth2.InstanceDiscovery](t, body)
+			doc := servertest.Decode[oauth2.InstanceDiscovery](t, body)
 			if doc.TenantDiscoveryEndpoint != tt.discovery || doc.APIVersion != "1.1" || len(doc.Metadata) != 1 || len(doc.Metadata[0].Aliases) != 1 {
 				t.Fatalf("unexpected document %s", body)
 			}

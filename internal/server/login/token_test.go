@@ -13,6 +13,7 @@ import (
 
 	"github.com/cerulean/cerulean/api/oauth2"
 	"github.com/cerulean/cerulean/internal/identity"
+	"github.com/cerulean/cerulean/internal/server/servertest"
 )
 
 func TestTokenV2(t *testing.T) {
@@ -60,18 +61,18 @@ func TestTokenV2(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := e.post("/"+e.tenant.ID+"/oauth2/v2.0/token", tt.form, tt.hdr)
+			resp, body := e.post("/"+e.Tenant.ID+"/oauth2/v2.0/token", tt.form, tt.hdr)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
 			if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
 				t.Errorf("Cache-Control = %q, want no-store", cc)
 			}
-			tr := decode[oauth2.TokenResponse](t, body)
+			tr := servertest.Decode[oauth2.TokenResponse](t, body)
 			if tr.TokenType != "Bearer" || tr.ExpiresIn < 3000 || tr.ExtExpiresIn != tr.ExpiresIn || tr.AccessToken == "" {
 				t.Fatalf("unexpected response %s", body)
 			}
-			p, claims, err := e.ids.Verify(context.Background(), tr.AccessToken, tt.api)
+			p, claims, err := e.Identity.Verify(context.Background(), tr.AccessToken, tt.api)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -84,7 +85,7 @@ func TestTokenV2(t *testing.T) {
 
 func TestTokenByDomainTenant(t *testing.T) {
 	e := newEnv(t)
-	resp, body := e.post("/"+strings.ToUpper(e.tenant.DefaultDomain)+"/oauth2/v2.0/token", e.credsForm("https://graph.microsoft.com/.default"), nil)
+	resp, body := e.post("/"+strings.ToUpper(e.Tenant.DefaultDomain)+"/oauth2/v2.0/token", e.credsForm("https://graph.microsoft.com/.default"), nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
@@ -94,12 +95,12 @@ func TestTokenV1(t *testing.T) {
 	e := newEnv(t)
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.app.AppID}, "client_secret": {e.secret}, "resource": {"https://management.azure.com/"}}
 	before := time.Now().Unix()
-	resp, body := e.post("/"+e.tenant.ID+"/oauth2/token", form, nil)
+	resp, body := e.post("/"+e.Tenant.ID+"/oauth2/token", form, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	// Numbers are strings on the v1 endpoint.
-	raw := decode[map[string]any](t, body)
+	raw := servertest.Decode[map[string]any](t, body)
 	for _, k := range []string{"expires_in", "ext_expires_in", "expires_on", "not_before"} {
 		s, ok := raw[k].(string)
 		if !ok {
@@ -109,18 +110,18 @@ func TestTokenV1(t *testing.T) {
 			t.Fatalf("%s = %q: %v", k, s, err)
 		}
 	}
-	tr := decode[oauth2.TokenResponseV1](t, body)
+	tr := servertest.Decode[oauth2.TokenResponseV1](t, body)
 	on, _ := strconv.ParseInt(tr.ExpiresOn, 10, 64)
 	nbf, _ := strconv.ParseInt(tr.NotBefore, 10, 64)
 	if tr.TokenType != "Bearer" || tr.Resource != "https://management.azure.com/" || on < before+3000 || nbf > before {
 		t.Fatalf("unexpected response %s", body)
 	}
-	if _, _, err := e.ids.Verify(context.Background(), tr.AccessToken, identity.ARM); err != nil {
+	if _, _, err := e.Identity.Verify(context.Background(), tr.AccessToken, identity.ARM); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
 
 	form.Del("resource")
-	resp, body = e.post("/"+e.tenant.ID+"/oauth2/token", form, nil)
+	resp, body = e.post("/"+e.Tenant.ID+"/oauth2/token", form, nil)
 	checkOAuthError(t, e, resp, body, http.StatusBadRequest, "invalid_request", 900144)
 }
 
@@ -132,7 +133,7 @@ func checkOAuthError(t *testing.T, e *env, resp *http.Response, body []byte, sta
 	if resp.StatusCode != status {
 		t.Fatalf("status = %d, want %d: %s", resp.StatusCode, status, body)
 	}
-	er := decode[oauth2.ErrorResponse](t, body)
+	er := servertest.Decode[oauth2.ErrorResponse](t, body)
 	n := strconv.Itoa(aadsts)
 	if er.Error != code || len(er.ErrorCodes) != 1 || er.ErrorCodes[0] != aadsts {
 		t.Fatalf("error %q codes %v, want %q [%d]: %s", er.Error, er.ErrorCodes, code, aadsts, body)
@@ -144,7 +145,7 @@ func checkOAuthError(t *testing.T, e *env, resp *http.Response, body []byte, sta
 	if !timestampPattern.MatchString(er.Timestamp) || er.TraceID == "" || er.CorrelationID == "" {
 		t.Errorf("timestamp/trace/correlation missing: %s", body)
 	}
-	if er.ErrorURI != "https://"+e.host+"/error?code="+n {
+	if er.ErrorURI != "https://"+e.Addr+"/error?code="+n {
 		t.Errorf("error_uri = %q", er.ErrorURI)
 	}
 	if e.secret != "" && strings.Contains(string(body), e.secret) {
@@ -160,28 +161,28 @@ func TestTokenErrors(t *testing.T) {
 	// A client whose only secret has expired.
 	expApp, expSP, _ := e.newClient("expired")
 	start, end := time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour)
-	_, expSecret, err := e.ids.AddPassword(ctx, identity.OnServicePrincipal, e.tenant.ID, expSP.ID, identity.PasswordInput{Start: &start, End: &end})
+	_, expSecret, err := e.Identity.AddPassword(ctx, identity.OnServicePrincipal, e.Tenant.ID, expSP.ID, identity.PasswordInput{Start: &start, End: &end})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A client that is disabled.
 	disApp, disSP, disSecret := e.newClient("disabled")
 	off := false
-	if _, err := e.ids.UpdateServicePrincipal(ctx, e.tenant.ID, disSP.ID, identity.ServicePrincipalInput{AccountEnabled: &off}); err != nil {
+	if _, err := e.Identity.UpdateServicePrincipal(ctx, e.Tenant.ID, disSP.ID, identity.ServicePrincipalInput{AccountEnabled: &off}); err != nil {
 		t.Fatal(err)
 	}
 	// An application without a service principal, with a secret.
 	name := "no-sp"
-	noSP, err := e.ids.CreateApplication(ctx, e.tenant.ID, identity.ApplicationInput{DisplayName: &name})
+	noSP, err := e.Identity.CreateApplication(ctx, e.Tenant.ID, identity.ApplicationInput{DisplayName: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, noSPSecret, err := e.ids.AddPassword(ctx, identity.OnApplication, e.tenant.ID, noSP.ID, identity.PasswordInput{})
+	_, noSPSecret, err := e.Identity.AddPassword(ctx, identity.OnApplication, e.Tenant.ID, noSP.ID, identity.PasswordInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	v2 := "/" + e.tenant.ID + "/oauth2/v2.0/token"
+	v2 := "/" + e.Tenant.ID + "/oauth2/v2.0/token"
 	form := func(edit func(url.Values)) url.Values {
 		f := e.credsForm("https://management.core.windows.net//.default")
 		edit(f)
@@ -236,7 +237,7 @@ func TestTokenErrors(t *testing.T) {
 			hdr: basicHdr(base64.StdEncoding.EncodeToString([]byte("nocolon"))), status: 400, code: "invalid_request", aadsts: 90004},
 		{name: "basic wrong secret", body: form(func(f url.Values) { f.Del("client_secret") }).Encode(),
 			hdr: basicHdr(base64.StdEncoding.EncodeToString([]byte(e.app.AppID + ":wrong"))), status: 401, code: "invalid_client", aadsts: 7000215},
-		{name: "unknown endpoint", path: "/" + e.tenant.ID + "/oauth2/v2.0/nothing", body: "", status: 404, code: "invalid_request", aadsts: 90023},
+		{name: "unknown endpoint", path: "/" + e.Tenant.ID + "/oauth2/v2.0/nothing", body: "", status: 404, code: "invalid_request", aadsts: 90023},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,7 +251,7 @@ func TestTokenErrors(t *testing.T) {
 			if ctype == "" {
 				ctype = "application/x-www-form-urlencoded"
 			}
-			req, err := http.NewRequest(method, e.url+path, strings.NewReader(tt.body))
+			req, err := http.NewRequest(method, e.URL+path, strings.NewReader(tt.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -272,7 +273,7 @@ func TestTokenErrors(t *testing.T) {
 		})
 	}
 	// No secret, valid or not, ever reaches the log.
-	logs := e.logs.String()
+	logs := e.Logs.String()
 	for _, s := range []string{e.secret, expSecret, disSecret, noSPSecret, "%zz"} {
 		if strings.Contains(logs, s) {
 			t.Errorf("the log contains a secret (%.3s…)", s)
@@ -282,7 +283,7 @@ func TestTokenErrors(t *testing.T) {
 
 func TestTokenErrorMessages(t *testing.T) {
 	e := newEnv(t)
-	v2 := "/" + e.tenant.ID + "/oauth2/v2.0/token"
+	v2 := "/" + e.Tenant.ID + "/oauth2/v2.0/token"
 	tests := []struct {
 		name string
 		form url.Values
@@ -301,7 +302,7 @@ func TestTokenErrorMessages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, body := e.post(v2, tt.form, nil)
-			er := decode[oauth2.ErrorResponse](t, body)
+			er := servertest.Decode[oauth2.ErrorResponse](t, body)
 			if !strings.HasPrefix(er.ErrorDescription, tt.want) {
 				t.Errorf("error_description = %q, want prefix %q", er.ErrorDescription, tt.want)
 			}
@@ -313,22 +314,22 @@ func TestTokenErrorMessages(t *testing.T) {
 func TestSecretReset(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	sp, err := e.ids.ServicePrincipal(ctx, e.tenant.ID, e.sp.ID)
+	sp, err := e.Identity.ServicePrincipal(ctx, e.Tenant.ID, e.sp.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	old := e.secret
-	_, fresh, err := e.ids.AddPassword(ctx, identity.OnServicePrincipal, e.tenant.ID, sp.ID, identity.PasswordInput{})
+	_, fresh, err := e.Identity.AddPassword(ctx, identity.OnServicePrincipal, e.Tenant.ID, sp.ID, identity.PasswordInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.ids.RemovePassword(ctx, identity.OnServicePrincipal, e.tenant.ID, sp.ID, sp.Passwords[0].KeyID); err != nil {
+	if err := e.Identity.RemovePassword(ctx, identity.OnServicePrincipal, e.Tenant.ID, sp.ID, sp.Passwords[0].KeyID); err != nil {
 		t.Fatal(err)
 	}
-	resp, body := e.post("/"+e.tenant.ID+"/oauth2/v2.0/token", e.credsForm("https://graph.microsoft.com/.default"), nil)
+	resp, body := e.post("/"+e.Tenant.ID+"/oauth2/v2.0/token", e.credsForm("https://graph.microsoft.com/.default"), nil)
 	checkOAuthError(t, e, resp, body, http.StatusUnauthorized, "invalid_client", 7000215)
 	e.secret = fresh
-	if resp, body := e.post("/"+e.tenant.ID+"/oauth2/v2.0/token", e.credsForm("https://graph.microsoft.com/.default"), nil); resp.StatusCode != http.StatusOK {
+	if resp, body := e.post("/"+e.Tenant.ID+"/oauth2/v2.0/token", e.credsForm("https://graph.microsoft.com/.default"), nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("new secret: %d %s", resp.StatusCode, body)
 	}
 	if old == fresh {

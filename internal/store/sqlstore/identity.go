@@ -107,6 +107,76 @@ func filterWhere(tenantID string, f identity.Filter, sp bool) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
+// ---- objects with password credentials
+
+// queryOwners runs query, which selects an object's id key, then the
+// columns cols scan into, then passwordColumns, from objects LEFT JOINed
+// with their password credentials in objectOrder (so an object's rows are
+// adjacent). Every row is scanned into cols; on an object's first row,
+// add decodes the object, keeps it, and says where its credentials go.
+func queryOwners(ctx context.Context, q querier, what, query string, args, cols []any, add func() (*[]identity.PasswordCredential, error)) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return errdefs.Internalf(err, "sqlstore: query %ss", what)
+	}
+	defer func() { _ = rows.Close() }() // rows.Err reports what matters
+	var (
+		idKey, last string
+		p           passwordRow
+		passwords   *[]identity.PasswordCredential
+	)
+	dest := append(append([]any{&idKey}, cols...), p.dest()...)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return errdefs.Internalf(err, "sqlstore: scan %s", what)
+		}
+		if passwords == nil || idKey != last {
+			last = idKey
+			if passwords, err = add(); err != nil {
+				return err
+			}
+		}
+		c, ok, err := p.credential()
+		if err != nil {
+			return errdefs.Internalf(err, "sqlstore: decode password credential")
+		}
+		if ok {
+			*passwords = append(*passwords, c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return errdefs.Internalf(err, "sqlstore: query %ss", what)
+	}
+	return nil
+}
+
+// update is a read-modify-write in one transaction: it reads an object with
+// get, lets fn change a copy, has put check and store the change, and
+// returns the object as stored.
+func update[T any](ctx context.Context, s *Store, get func(querier) (T, error), fn func(*T) error, put func(tx querier, cur, next T) error) (T, error) {
+	var out T
+	err := s.write(ctx, func(tx querier) error {
+		cur, err := get(tx)
+		if err != nil {
+			return err
+		}
+		next := cur
+		if err := fn(&next); err != nil {
+			return err
+		}
+		if err := put(tx, cur, next); err != nil {
+			return err
+		}
+		out, err = get(tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
 // ---- applications
 
 const applicationSelect = `SELECT t.id_key, t.id, t.tenant_id, t.app_id, t.display_name, t.description,
@@ -119,49 +189,30 @@ const objectOrder = ` ORDER BY t.created_at, t.id_key, p.position`
 
 // queryApplications returns the applications matching where, in order.
 func queryApplications(ctx context.Context, q querier, where string, args ...any) ([]identity.Application, error) {
-	rows, err := q.QueryContext(ctx, applicationSelect+where+objectOrder, args...)
-	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: query applications")
-	}
-	defer func() { _ = rows.Close() }() // rows.Err reports what matters
 	out := []identity.Application{}
-	var last string
-	for rows.Next() {
-		var (
-			idKey, uris, tags, created string
-			a                          identity.Application
-			p                          passwordRow
-		)
-		dest := append([]any{&idKey, &a.ID, &a.TenantID, &a.AppID, &a.DisplayName, &a.Description,
-			&a.SignInAudience, &uris, &tags, &a.Notes, &created}, p.dest()...)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: scan application")
+	var (
+		a                   identity.Application
+		uris, tags, created string
+	)
+	cols := []any{&a.ID, &a.TenantID, &a.AppID, &a.DisplayName, &a.Description,
+		&a.SignInAudience, &uris, &tags, &a.Notes, &created}
+	err := queryOwners(ctx, q, "application", applicationSelect+where+objectOrder, args, cols, func() (*[]identity.PasswordCredential, error) {
+		var err error
+		if a.IdentifierURIs, err = decodeList(uris); err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: decode application %s identifier uris", a.ID)
 		}
-		if idKey != last {
-			last = idKey
-			if a.IdentifierURIs, err = decodeList(uris); err != nil {
-				return nil, errdefs.Internalf(err, "sqlstore: decode application %s identifier uris", a.ID)
-			}
-			if a.Tags, err = decodeList(tags); err != nil {
-				return nil, errdefs.Internalf(err, "sqlstore: decode application %s tags", a.ID)
-			}
-			if a.CreatedAt, err = parseTime(created); err != nil {
-				return nil, errdefs.Internalf(err, "sqlstore: decode application %s created time", a.ID)
-			}
-			a.Passwords = []identity.PasswordCredential{}
-			out = append(out, a)
+		if a.Tags, err = decodeList(tags); err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: decode application %s tags", a.ID)
 		}
-		c, ok, err := p.credential()
-		if err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: decode password credential")
+		if a.CreatedAt, err = parseTime(created); err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: decode application %s created time", a.ID)
 		}
-		if ok {
-			cur := &out[len(out)-1]
-			cur.Passwords = append(cur.Passwords, c)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: query applications")
+		a.Passwords = []identity.PasswordCredential{}
+		out = append(out, a)
+		return &out[len(out)-1].Passwords, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -211,17 +262,10 @@ func (st identityStore) ListApplications(ctx context.Context, tenantID string, f
 }
 
 func (st identityStore) UpdateApplication(ctx context.Context, tenantID, id string, fn func(*identity.Application) error) (identity.Application, error) {
-	var out identity.Application
-	err := st.s.write(ctx, func(tx querier) error {
-		const where = "t.tenant_key = ? AND t.id_key = ?"
-		cur, err := getApplication(ctx, tx, id, where, key(tenantID), key(id))
-		if err != nil {
-			return err
-		}
-		next := cur
-		if err := fn(&next); err != nil {
-			return err
-		}
+	get := func(q querier) (identity.Application, error) {
+		return getApplication(ctx, q, id, "t.tenant_key = ? AND t.id_key = ?", key(tenantID), key(id))
+	}
+	return update(ctx, st.s, get, fn, func(tx querier, cur, next identity.Application) error {
 		if next.ID != cur.ID || next.TenantID != cur.TenantID || next.AppID != cur.AppID {
 			return errImmutable("application id, tenant id and app id cannot change")
 		}
@@ -233,16 +277,8 @@ func (st identityStore) UpdateApplication(ctx context.Context, tenantID, id stri
 			key(cur.ID)); err != nil {
 			return errdefs.Internalf(err, "sqlstore: update application")
 		}
-		if err := putPasswords(ctx, tx, ownerApplication, key(cur.ID), next.Passwords, true); err != nil {
-			return err
-		}
-		out, err = getApplication(ctx, tx, id, where, key(tenantID), key(id))
-		return err
+		return putPasswords(ctx, tx, ownerApplication, key(cur.ID), next.Passwords, true)
 	})
-	if err != nil {
-		return identity.Application{}, err
-	}
-	return out, nil
 }
 
 func (st identityStore) DeleteApplication(ctx context.Context, tenantID, id string) error {
@@ -286,50 +322,33 @@ const servicePrincipalSelect = `SELECT t.id_key, t.id, t.tenant_id, t.app_id, t.
 	LEFT JOIN password_credentials AS p ON p.owner_kind = 'servicePrincipal' AND p.owner_id = t.id_key
 	WHERE `
 
+// queryServicePrincipals returns the service principals matching where, in
+// order.
 func queryServicePrincipals(ctx context.Context, q querier, where string, args ...any) ([]identity.ServicePrincipal, error) {
-	rows, err := q.QueryContext(ctx, servicePrincipalSelect+where+objectOrder, args...)
-	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: query service principals")
-	}
-	defer func() { _ = rows.Close() }() // rows.Err reports what matters
 	out := []identity.ServicePrincipal{}
-	var last string
-	for rows.Next() {
-		var (
-			idKey, spns, tags, created string
-			sp                         identity.ServicePrincipal
-			p                          passwordRow
-		)
-		dest := append([]any{&idKey, &sp.ID, &sp.TenantID, &sp.AppID, &sp.DisplayName, &sp.Description,
-			&sp.Notes, &sp.AccountEnabled, &sp.AppRoleAssignmentRequired, &spns, &tags, &created}, p.dest()...)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: scan service principal")
+	var (
+		sp                  identity.ServicePrincipal
+		spns, tags, created string
+	)
+	cols := []any{&sp.ID, &sp.TenantID, &sp.AppID, &sp.DisplayName, &sp.Description,
+		&sp.Notes, &sp.AccountEnabled, &sp.AppRoleAssignmentRequired, &spns, &tags, &created}
+	err := queryOwners(ctx, q, "service principal", servicePrincipalSelect+where+objectOrder, args, cols, func() (*[]identity.PasswordCredential, error) {
+		var err error
+		if sp.ServicePrincipalNames, err = decodeList(spns); err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s names", sp.ID)
 		}
-		if idKey != last {
-			last = idKey
-			if sp.ServicePrincipalNames, err = decodeList(spns); err != nil {
-				return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s names", sp.ID)
-			}
-			if sp.Tags, err = decodeList(tags); err != nil {
-				return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s tags", sp.ID)
-			}
-			if sp.CreatedAt, err = parseTime(created); err != nil {
-				return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s created time", sp.ID)
-			}
-			sp.Passwords = []identity.PasswordCredential{}
-			out = append(out, sp)
+		if sp.Tags, err = decodeList(tags); err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s tags", sp.ID)
 		}
-		c, ok, err := p.credential()
-		if err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: decode password credential")
+		if sp.CreatedAt, err = parseTime(created); err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s created time", sp.ID)
 		}
-		if ok {
-			cur := &out[len(out)-1]
-			cur.Passwords = append(cur.Passwords, c)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: query service principals")
+		sp.Passwords = []identity.PasswordCredential{}
+		out = append(out, sp)
+		return &out[len(out)-1].Passwords, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -381,17 +400,10 @@ func (st identityStore) ListServicePrincipals(ctx context.Context, tenantID stri
 }
 
 func (st identityStore) UpdateServicePrincipal(ctx context.Context, tenantID, id string, fn func(*identity.ServicePrincipal) error) (identity.ServicePrincipal, error) {
-	var out identity.ServicePrincipal
-	err := st.s.write(ctx, func(tx querier) error {
-		const where = "t.tenant_key = ? AND t.id_key = ?"
-		cur, err := getServicePrincipal(ctx, tx, id, where, key(tenantID), key(id))
-		if err != nil {
-			return err
-		}
-		next := cur
-		if err := fn(&next); err != nil {
-			return err
-		}
+	get := func(q querier) (identity.ServicePrincipal, error) {
+		return getServicePrincipal(ctx, q, id, "t.tenant_key = ? AND t.id_key = ?", key(tenantID), key(id))
+	}
+	return update(ctx, st.s, get, fn, func(tx querier, cur, next identity.ServicePrincipal) error {
 		if next.ID != cur.ID || next.TenantID != cur.TenantID || next.AppID != cur.AppID {
 			return errImmutable("service principal id, tenant id and app id cannot change")
 		}
@@ -405,16 +417,8 @@ func (st identityStore) UpdateServicePrincipal(ctx context.Context, tenantID, id
 			key(cur.ID)); err != nil {
 			return errdefs.Internalf(err, "sqlstore: update service principal")
 		}
-		if err := putPasswords(ctx, tx, ownerServicePrincipal, key(cur.ID), next.Passwords, true); err != nil {
-			return err
-		}
-		out, err = getServicePrincipal(ctx, tx, id, where, key(tenantID), key(id))
-		return err
+		return putPasswords(ctx, tx, ownerServicePrincipal, key(cur.ID), next.Passwords, true)
 	})
-	if err != nil {
-		return identity.ServicePrincipal{}, err
-	}
-	return out, nil
 }
 
 func (st identityStore) DeleteServicePrincipal(ctx context.Context, tenantID, id string) error {
