@@ -2,8 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"slices"
 	"time"
 
@@ -25,9 +26,12 @@ const bootstrapSecretLifetime = 10 * 365 * 24 * time.Hour
 
 // bootstrap makes sure the first tenant, its subscription and an Owner
 // service principal exist, and that the credentials file in the data dir
-// holds a working secret. Every step is idempotent, so a start interrupted
-// half-way finishes the job on the next start, and a deleted credentials
-// file is re-issued.
+// holds a working secret. The principal is found by the object id the file
+// records — never by name, which anyone allowed to create applications could
+// copy. Every step is idempotent: a start interrupted half-way finishes on
+// the next one. If the file is gone (or names a principal that no longer
+// exists) a new bootstrap principal is made; an old one keeps its role
+// assignments until an operator removes them.
 func (a *App) bootstrap(ctx context.Context) error {
 	tenants, err := a.Identity.Tenants(ctx)
 	if err != nil {
@@ -39,59 +43,90 @@ func (a *App) bootstrap(ctx context.Context) error {
 	} else if tenant, err = a.Identity.CreateTenant(ctx, identity.Tenant{DisplayName: "Cerulean"}); err != nil {
 		return err
 	}
-
 	sub, err := a.ensureSubscription(ctx, tenant)
 	if err != nil {
 		return err
 	}
-	app, err := a.ensureApplication(ctx, tenant)
-	if err != nil {
-		return err
-	}
-	sp, err := a.Identity.ServicePrincipalByAppID(ctx, tenant.ID, app.AppID)
-	if errdefs.IsKind(err, errdefs.NotFound) {
-		sp, err = a.Identity.CreateServicePrincipal(ctx, tenant.ID, app.AppID, identity.ServicePrincipalInput{})
-	}
-	if err != nil {
-		return err
-	}
-	scope := resourceid.ForSubscription(sub.ID)
-	assignments, err := a.RBAC.List(ctx, scope, rbac.ListFilter{AtScope: true, PrincipalID: sp.ID})
-	if err != nil {
-		return err
-	}
-	if !slices.ContainsFunc(assignments, func(ra rbac.RoleAssignment) bool {
-		return ra.RoleDefinitionID == rbac.OwnerID && ra.Scope.Equal(scope)
-	}) {
-		_, _, err := a.RBAC.Create(ctx, rbac.CreateInput{
-			TenantID: tenant.ID, Scope: scope, Name: uuid.NewString(),
-			RoleDefinitionID: rbac.OwnerID, PrincipalID: sp.ID, CreatedBy: sp.ID,
-		})
-		if err != nil {
-			return fmt.Errorf("owner role assignment: %w", err)
-		}
-	}
 
 	path := bootstrap.Path(a.cfg.DataDir)
-	if creds, err := bootstrap.Load(path); err == nil && creds.AppID == app.AppID {
-		if _, err := a.Identity.Authenticate(ctx, tenant.ID, creds.AppID, creds.Password); err == nil {
-			return nil
+	creds, err := bootstrap.Load(path)
+	switch {
+	case err == nil && creds.TenantID == tenant.ID:
+		sp, err := a.Identity.ServicePrincipal(ctx, tenant.ID, creds.ObjectID)
+		if err == nil && sp.AppID == creds.AppID {
+			if err := a.ensureOwner(ctx, tenant, sub, sp); err != nil {
+				return err
+			}
+			if _, err := a.Identity.Authenticate(ctx, tenant.ID, creds.AppID, creds.Password); err == nil {
+				return nil
+			}
+			return a.issueBootstrapSecret(ctx, tenant, sub, sp)
 		}
-	} else if err != nil && !os.IsNotExist(err) {
-		a.logger.WarnContext(ctx, "bootstrap credentials unreadable; issuing new ones", "path", path, "error", err)
+		if err != nil && !errdefs.IsKind(err, errdefs.NotFound) {
+			return err
+		}
+		a.logger.WarnContext(ctx, "bootstrap principal no longer exists; creating a new one", "path", path, "object_id", creds.ObjectID)
+	case err == nil:
+		a.logger.WarnContext(ctx, "bootstrap credentials name another tenant; creating a new bootstrap principal", "path", path)
+	case !errors.Is(err, fs.ErrNotExist):
+		a.logger.WarnContext(ctx, "bootstrap credentials unreadable; creating a new bootstrap principal", "path", path, "error", err)
 	}
+
+	name := bootstrapName
+	app, err := a.Identity.CreateApplication(ctx, tenant.ID, identity.ApplicationInput{DisplayName: &name})
+	if err != nil {
+		return err
+	}
+	sp, err := a.Identity.CreateServicePrincipal(ctx, tenant.ID, app.AppID, identity.ServicePrincipalInput{})
+	if err != nil {
+		return err
+	}
+	// The file is written before Owner is granted, so a crash in between
+	// leaves a principal without rights rather than an unknown Owner.
+	if err := a.issueBootstrapSecret(ctx, tenant, sub, sp); err != nil {
+		return err
+	}
+	return a.ensureOwner(ctx, tenant, sub, sp)
+}
+
+// issueBootstrapSecret adds a secret to the bootstrap principal and writes
+// the credentials file.
+func (a *App) issueBootstrapSecret(ctx context.Context, tenant identity.Tenant, sub resource.Subscription, sp identity.ServicePrincipal) error {
 	end := time.Now().Add(bootstrapSecretLifetime)
 	_, secret, err := a.Identity.AddPassword(ctx, identity.OnServicePrincipal, tenant.ID, sp.ID, identity.PasswordInput{DisplayName: "bootstrap", End: &end})
 	if err != nil {
 		return err
 	}
+	path := bootstrap.Path(a.cfg.DataDir)
 	if err := bootstrap.Save(path, bootstrap.Credentials{
 		TenantID: tenant.ID, TenantDomain: tenant.DefaultDomain, SubscriptionID: sub.ID, SubscriptionName: sub.DisplayName,
-		AppID: app.AppID, ObjectID: sp.ID, DisplayName: sp.DisplayName, Password: secret,
+		AppID: sp.AppID, ObjectID: sp.ID, DisplayName: sp.DisplayName, Password: secret,
 	}); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	a.logger.InfoContext(ctx, "bootstrap credentials written", "path", path, "tenant_id", tenant.ID, "subscription_id", sub.ID, "app_id", app.AppID)
+	a.logger.InfoContext(ctx, "bootstrap credentials written", "path", path, "tenant_id", tenant.ID, "subscription_id", sub.ID, "app_id", sp.AppID)
+	return nil
+}
+
+// ensureOwner gives the bootstrap principal Owner at the subscription.
+func (a *App) ensureOwner(ctx context.Context, tenant identity.Tenant, sub resource.Subscription, sp identity.ServicePrincipal) error {
+	scope := resourceid.ForSubscription(sub.ID)
+	assignments, err := a.RBAC.List(ctx, scope, rbac.ListFilter{AtScope: true, PrincipalID: sp.ID})
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(assignments, func(ra rbac.RoleAssignment) bool {
+		return ra.RoleDefinitionID == rbac.OwnerID && ra.Scope.Equal(scope)
+	}) {
+		return nil
+	}
+	_, _, err = a.RBAC.Create(ctx, rbac.CreateInput{
+		TenantID: tenant.ID, Scope: scope, Name: uuid.NewString(),
+		RoleDefinitionID: rbac.OwnerID, PrincipalID: sp.ID, CreatedBy: sp.ID,
+	})
+	if err != nil {
+		return fmt.Errorf("owner role assignment: %w", err)
+	}
 	return nil
 }
 
@@ -106,16 +141,4 @@ func (a *App) ensureSubscription(ctx context.Context, tenant identity.Tenant) (r
 		}
 	}
 	return a.Resources.CreateSubscription(ctx, resource.Subscription{ID: uuid.NewString(), DisplayName: "Cerulean Subscription", TenantID: tenant.ID})
-}
-
-func (a *App) ensureApplication(ctx context.Context, tenant identity.Tenant) (identity.Application, error) {
-	apps, err := a.Identity.Applications(ctx, tenant.ID, identity.Filter{DisplayName: bootstrapName})
-	if err != nil {
-		return identity.Application{}, err
-	}
-	if len(apps) > 0 {
-		return apps[0], nil
-	}
-	name := bootstrapName
-	return a.Identity.CreateApplication(ctx, tenant.ID, identity.ApplicationInput{DisplayName: &name})
 }

@@ -152,8 +152,10 @@ func (id ID) String() string {
 // Key is the lower-cased canonical form, for indexing and equality.
 func (id ID) Key() string { return strings.ToLower(id.String()) }
 
-// Equal reports whether two ids name the same scope, ignoring case.
-func (id ID) Equal(o ID) bool { return strings.EqualFold(id.String(), o.String()) }
+// Equal reports whether two ids name the same scope, ignoring case. It
+// compares Keys, so it agrees with every index built on them (EqualFold
+// would also fold characters such as 'İ' that ToLower maps differently).
+func (id ID) Equal(o ID) bool { return id.Key() == o.Key() }
 
 // Contains reports whether o is id itself or lies below it (inheritance:
 // an assignment at id applies to o).

@@ -89,6 +89,12 @@ func TestContainsAndAncestors(t *testing.T) {
 	if !rg.Equal(MustParse("/SUBSCRIPTIONS/" + sub + "/RESOURCEGROUPS/rg1")) {
 		t.Fatal("Equal must ignore case")
 	}
+	// Equal must agree with Key, which stores and indexes use.
+	dotted := ForResourceGroup(sub, "İx")
+	plain := ForResourceGroup(sub, "ix")
+	if dotted.Equal(plain) != (dotted.Key() == plain.Key()) {
+		t.Fatal("Equal disagrees with Key")
+	}
 }
 
 func TestIsGUID(t *testing.T) {

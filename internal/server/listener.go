@@ -44,19 +44,25 @@ func Protocols() *http.Protocols {
 	return &p
 }
 
-// repairConn percent-encodes spaces and double quotes inside the
-// request-target of an HTTP/1.1 request line. The Azure SDK for Go's
-// armauthorization client appends role-assignment $filter values to the
-// URL unencoded ("…?$filter=principalId eq 'x'"), which net/http refuses
-// with 400 before any handler runs. Only a chunk that starts with a method
-// token, a space and "/", and holds a whole line ending in " HTTP/1.x", is
-// touched.
+// repairConn repairs the request-target of an HTTP/1.1 request line whose
+// query holds raw spaces. The Azure SDK for Go's armauthorization client
+// appends role-assignment $filter values to the URL unencoded
+// ("…?$filter=principalId eq 'x'"), which net/http refuses with 400 before
+// any handler runs. Each space in the query becomes "+" (which query
+// parsing decodes back to a space). The rewrite never changes the length of
+// the stream, so however a client splits its bytes it cannot shift HTTP
+// framing (Content-Length, chunk sizes): at worst it alters the content of
+// its own request. Only a chunk that starts with a method token, a space and
+// "/", and holds a whole line ending in " HTTP/1.x", is considered; lines
+// with spaces before the "?" are left alone.
 //
 // It always reads the underlying connection into its own buffer and hands
 // bytes out from there: net/http's 1-byte background read on keep-alive
 // connections would otherwise take the first byte of the next request line
 // and hide it from the repair. Nothing waits for more bytes than a read
-// returned, so the repair can never stall a connection.
+// returned, so the repair can never stall a connection. Known limits: a
+// request line split across reads, or a pipelined request behind another in
+// the same read, is passed through unrepaired.
 type repairConn struct {
 	net.Conn
 	buf     []byte
@@ -81,9 +87,7 @@ func (c *repairConn) Read(p []byte) (int, error) {
 		}
 		n, err := c.Conn.Read(c.buf)
 		chunk := c.buf[:n]
-		if fixed, ok := repairRequestLine(chunk); ok {
-			chunk = fixed
-		}
+		repairRequestLine(chunk)
 		c.pending, c.err = chunk, err
 		if n == 0 {
 			c.err = nil
@@ -100,9 +104,9 @@ func (c *repairConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// repairRequestLine returns buf with the first line's request-target
-// repaired, or false when there is nothing to repair.
-func repairRequestLine(buf []byte) ([]byte, bool) {
+// repairRequestLine rewrites, in place, the spaces of the first line's
+// query into "+" and reports whether it changed anything.
+func repairRequestLine(buf []byte) bool {
 	sp := -1
 	for _, m := range methods {
 		if bytes.HasPrefix(buf, m) {
@@ -111,34 +115,26 @@ func repairRequestLine(buf []byte) ([]byte, bool) {
 		}
 	}
 	if sp < 0 {
-		return nil, false
+		return false
 	}
-	eol := bytes.Index(buf, []byte("\r\n"))
+	eol := bytes.IndexByte(buf, '\n')
 	if eol < 0 {
-		return nil, false
+		return false
 	}
-	line := buf[:eol]
+	line := bytes.TrimSuffix(buf[:eol], []byte("\r"))
 	protoAt := bytes.LastIndexByte(line, ' ')
 	if protoAt <= sp || !bytes.HasPrefix(line[protoAt+1:], []byte("HTTP/1.")) {
-		return nil, false
+		return false
 	}
 	target := line[sp+1 : protoAt]
-	if !bytes.ContainsAny(target, " \"") {
-		return nil, false
+	q := bytes.IndexByte(target, '?')
+	if q < 0 || bytes.IndexByte(target[:q], ' ') >= 0 || bytes.IndexByte(target[q:], ' ') < 0 {
+		return false
 	}
-	var out bytes.Buffer
-	out.Grow(len(buf) + 32)
-	out.Write(buf[:sp+1])
-	for _, b := range target {
-		switch b {
-		case ' ':
-			out.WriteString("%20")
-		case '"':
-			out.WriteString("%22")
-		default:
-			out.WriteByte(b)
+	for i := q; i < len(target); i++ {
+		if target[i] == ' ' {
+			target[i] = '+'
 		}
 	}
-	out.Write(buf[protoAt:])
-	return out.Bytes(), true
+	return true
 }

@@ -13,22 +13,31 @@ func TestRepairRequestLine(t *testing.T) {
 		ok             bool
 	}{
 		{"unencoded filter", "GET /s/roleAssignments?$filter=principalId eq 'x'&api-version=1 HTTP/1.1\r\nHost: h\r\n\r\n",
-			"GET /s/roleAssignments?$filter=principalId%20eq%20'x'&api-version=1 HTTP/1.1\r\nHost: h\r\n\r\n", true},
-		{"quotes", "DELETE /a?f=\"b c\" HTTP/1.1\r\n\r\n", "DELETE /a?f=%22b%20c%22 HTTP/1.1\r\n\r\n", true},
+			"GET /s/roleAssignments?$filter=principalId+eq+'x'&api-version=1 HTTP/1.1\r\nHost: h\r\n\r\n", true},
+		{"bare LF", "DELETE /a?f=b c HTTP/1.1\nHost: h\n\n", "DELETE /a?f=b+c HTTP/1.1\nHost: h\n\n", true},
 		{"clean line untouched", "GET /v2/ HTTP/1.1\r\nHost: h\r\n\r\n", "", false},
-		{"no CRLF yet", "GET /a b HTTP/1.1", "", false},
-		{"not a request line", "{\"GET /a b\": 1}\r\n", "", false},
-		{"body line without proto", "GET /a b c\r\n", "", false},
+		{"space in the path is not repaired", "GET /a b?c=d e HTTP/1.1\r\n\r\n", "", false},
+		{"no query", "GET /a b HTTP/1.1\r\n\r\n", "", false},
+		{"no line end yet", "GET /a?b c HTTP/1.1", "", false},
+		{"not a request line", "{\"GET /a?b c\": 1}\r\n", "", false},
+		{"body line without proto", "GET /a?b c d\r\n", "", false},
 		{"h2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := repairRequestLine([]byte(tt.in))
+			buf := []byte(tt.in)
+			ok := repairRequestLine(buf)
 			if ok != tt.ok {
 				t.Fatalf("ok = %v, want %v", ok, tt.ok)
 			}
-			if ok && string(got) != tt.want {
-				t.Fatalf("got %q\nwant %q", got, tt.want)
+			if !ok && string(buf) != tt.in {
+				t.Fatalf("unrepaired input was modified: %q", buf)
+			}
+			if ok && string(buf) != tt.want {
+				t.Fatalf("got %q\nwant %q", buf, tt.want)
+			}
+			if len(buf) != len(tt.in) {
+				t.Fatal("the repair must preserve length")
 			}
 		})
 	}
@@ -75,7 +84,7 @@ func TestRepairConnOneByteReads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := first + "GET /b?$filter=x%20eq%20'y' HTTP/1.1\r\nHost: h\r\n\r\n"
+	want := first + "GET /b?$filter=x+eq+'y' HTTP/1.1\r\nHost: h\r\n\r\n"
 	if string(got) != want {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
