@@ -1,0 +1,172 @@
+package fileblob
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/cerulean/cerulean/internal/blob"
+	"github.com/cerulean/cerulean/internal/errdefs"
+)
+
+// errUploadClosed is returned by an upload used after Close, Commit or
+// Cancel.
+var errUploadClosed = errdefs.New(errdefs.FailedPrecondition, "", "the upload session is closed")
+
+// upload is an open session. It is used by one goroutine at a time (the
+// blob.Store contract); f is nil once it is closed, committed or cancelled.
+type upload struct {
+	s         *Store
+	id, dir   string
+	f         *os.File // uploads/<id>/data, positioned at offset
+	w         fileWriter
+	h         resumableHash
+	offset    int64
+	startedAt time.Time
+	dirty     bool // state on disk is behind
+	created   bool // the session directory is new: fsync uploads/ on Close
+}
+
+var _ io.ReaderFrom = (*upload)(nil)
+
+func (u *upload) ID() string           { return u.id }
+func (u *upload) Size() int64          { return u.offset }
+func (u *upload) StartedAt() time.Time { return u.startedAt }
+
+// Write appends p to the data file and the running hash. Writes go
+// straight to the file: callers write in large chunks (ReadFrom uses 1 MiB).
+func (u *upload) Write(p []byte) (int, error) {
+	if u.f == nil {
+		return 0, errUploadClosed
+	}
+	n, err := u.w.Write(p)
+	if n > 0 {
+		u.h.Write(p[:n])
+		u.offset += int64(n)
+		u.dirty = true
+	}
+	if err != nil {
+		return n, errdefs.Internalf(err, "fileblob: write upload %s", u.id)
+	}
+	return n, nil
+}
+
+// ReadFrom appends everything r yields, in writes of up to 1 MiB however
+// small r's reads are; io.Copy uses it.
+func (u *upload) ReadFrom(r io.Reader) (int64, error) {
+	if u.f == nil {
+		return 0, errUploadClosed
+	}
+	buf := bufPool.Get().(*[bufSize]byte)
+	defer bufPool.Put(buf)
+	var n int64
+	for {
+		m, rerr := fill(r, buf[:])
+		if m > 0 {
+			w, err := u.Write(buf[:m])
+			n += int64(w)
+			if err != nil {
+				return n, err
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, readErr(rerr)
+		}
+	}
+}
+
+// Close fsyncs the data, saves the offset and hash state, and releases the
+// session for resumption. Closing again, or after Commit or Cancel, is a
+// no-op.
+func (u *upload) Close() error {
+	if u.f == nil {
+		return nil
+	}
+	f := u.f
+	u.f = nil
+	if u.dirty {
+		if err := f.Sync(); err != nil {
+			_ = f.Close()
+			return errdefs.Internalf(err, "fileblob: sync upload %s", u.id)
+		}
+		if err := u.s.writeState(u.dir, state{Offset: u.offset, StartedAt: u.startedAt}, u.h); err != nil {
+			_ = f.Close()
+			return err
+		}
+		if u.created {
+			u.s.syncDir(uploadsDir)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return errdefs.Internalf(err, "fileblob: close upload %s", u.id)
+	}
+	return nil
+}
+
+// Commit verifies the content against size (when ≥ 0) and d and moves it
+// into the store, ending the session. sha256 comes from the running hash;
+// sha512 is computed by reading the data once. A mismatch discards the
+// session; a malformed or unsupported digest, a cancelled ctx or an I/O
+// failure leaves it open, for the caller to Close or Cancel.
+func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.Info, error) {
+	if u.f == nil {
+		return blob.Info{}, errUploadClosed
+	}
+	alg, _, err := parseDigest(d)
+	if err != nil {
+		return blob.Info{}, err
+	}
+	if err := ctxErr(ctx); err != nil {
+		return blob.Info{}, err
+	}
+	if size >= 0 && size != u.offset {
+		_ = u.discard()
+		return blob.Info{}, sizeMismatch(u.offset, size, "")
+	}
+	var sum []byte
+	if alg == digest.SHA256 {
+		sum = u.h.Sum(nil)
+	} else {
+		h := hashes[alg]()
+		if _, err := copyHashed(ctx, nil, h, io.NewSectionReader(u.f, 0, u.offset), -1); err != nil {
+			return blob.Info{}, err
+		}
+		sum = h.Sum(nil)
+	}
+	if err := verifySum(d, sum); err != nil {
+		_ = u.discard()
+		return blob.Info{}, err
+	}
+	info, err := u.s.commitFile(u.f, filepath.Join(u.dir, dataFile), d)
+	if err != nil {
+		return blob.Info{}, err
+	}
+	_ = u.discard() // the data has moved (or was a duplicate): drop the rest
+	return info, nil
+}
+
+// Cancel discards the session.
+func (u *upload) Cancel(ctx context.Context) error {
+	if u.f == nil {
+		return errUploadClosed
+	}
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	return u.discard()
+}
+
+// discard closes the handle and removes the session.
+func (u *upload) discard() error {
+	_ = u.f.Close()
+	u.f = nil
+	return u.s.removeSession(u.id)
+}
