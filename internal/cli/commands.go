@@ -96,12 +96,22 @@ func commandTable() []*command {
 		roleAssignmentListCommand(),
 		roleAssignmentDeleteCommand(),
 		roleDefinitionListCommand(),
+		acrCreateCommand(),
+		acrShowCommand(),
+		acrListCommand(),
+		acrDeleteCommand(),
+		acrUpdateCommand(),
+		acrCheckNameCommand(),
+		acrCredentialShowCommand(),
+		acrCredentialRenewCommand(),
 	}
 }
 
 // groupHelp are the one-line descriptions of the command groups.
 var groupHelp = map[string]string{
 	"account":          "Manage Azure subscription information.",
+	"acr":              "Manage private registries with Azure Container Registries.",
+	"acr credential":   "Manage login credentials for Azure Container Registries.",
 	"ad":               "Manage Microsoft Entra ID (formerly known as Azure Active Directory, Azure AD, AAD) entities needed for Azure role-based access control (Azure RBAC) through Microsoft Graph API.",
 	"ad app":           "Manage Microsoft Entra applications.",
 	"ad sp":            "Manage Microsoft Entra service principals.",

@@ -58,6 +58,7 @@ type fakeAzure struct {
 	sps         []*fakeSP
 	definitions []arm.RoleDefinition
 	assignments []arm.RoleAssignment
+	registries  map[string]*fakeRegistry // lower-case name; see acr_fake_test.go
 }
 
 func newFakeAzure() *fakeAzure {
@@ -161,6 +162,9 @@ func (f *fakeAzure) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if i := strings.Index(strings.ToLower(path), "/providers/microsoft.authorization/"); i >= 0 {
 		f.authorization(w, r, path[:i], path[i+len("/providers/microsoft.authorization/"):])
+		return
+	}
+	if f.serveACR(w, r, path) {
 		return
 	}
 	parts := strings.Split(strings.Trim(path, "/"), "/")

@@ -289,7 +289,7 @@ func decodeJSON(resp *response, out any) error {
 // ---- debug logging --------------------------------------------------------
 
 var (
-	secretJSON = regexp.MustCompile(`"(secretText|access_token|accessToken|refresh_token|client_secret|clientSecret|password|passwordValue)"(\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	secretJSON = regexp.MustCompile(`"(secretText|access_token|accessToken|refresh_token|identitytoken|client_secret|clientSecret|password|passwordValue|value)"(\s*:\s*)"(?:[^"\\]|\\.)*"`)
 	secretForm = regexp.MustCompile(`((?:^|&)(?:client_secret|client_assertion|password|refresh_token|access_token)=)[^&]*`)
 	secretQS   = regexp.MustCompile(`((?:\?|&)(?:sig|code|client_secret)=)[^&]*`)
 )

@@ -137,6 +137,10 @@ func TestRedact(t *testing.T) {
 		`client_id=a&client_secret=s3cr%2Bt&grant_type=client`: `client_id=a&client_secret=REDACTED&grant_type=client`,
 		`client_secret=x`:                 `client_secret=REDACTED`,
 		`{"password":"p\"q","appId":"a"}`: `{"password":"REDACTED","appId":"a"}`,
+		// listCredentials: admin passwords are "value"s; ARM lists' "value" arrays stay.
+		`{"passwords":[{"name":"password","value":"s3cret"}]}`: `{"passwords":[{"name":"password","value":"REDACTED"}]}`,
+		`{"value":[{"id":"x"}]}`:                               `{"value":[{"id":"x"}]}`,
+		`{"identitytoken":"eyJ"}`:                              `{"identitytoken":"REDACTED"}`,
 	}
 	for in, want := range tests {
 		if got := Redact(in); got != want {

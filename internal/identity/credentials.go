@@ -29,6 +29,22 @@ type PasswordInput struct {
 // MaxPasswordsPerObject caps the secrets an object may hold.
 const MaxPasswordsPerObject = 100
 
+// Credential dates must lie in years 0001 to 9999 in UTC: RFC 3339, the
+// wire format of Graph and of the stores, has four-digit years.
+var (
+	minCredentialTime = time.Date(1, time.January, 1, 0, 0, 0, 0, time.UTC)
+	maxCredentialTime = time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC) // exclusive
+)
+
+// maxDefaultPasswordEnd is the latest end date AddPassword gives a secret
+// whose caller set none: start + DefaultPasswordLifetime, clamped to the
+// last second of year 9999.
+var maxDefaultPasswordEnd = time.Date(9999, time.December, 31, 23, 59, 59, 0, time.UTC)
+
+func credentialTimeInRange(t time.Time) bool {
+	return !t.Before(minCredentialTime) && t.Before(maxCredentialTime)
+}
+
 // AddPassword adds a client secret to an application or service principal
 // and returns the credential and the secret text. The secret is returned
 // only here; only its salted digest is stored.
@@ -37,10 +53,19 @@ func (s *Service) AddPassword(ctx context.Context, kind OwnerKind, tenantID, id 
 	start := now
 	if in.Start != nil {
 		start = in.Start.UTC()
+		if !credentialTimeInRange(start) {
+			return PasswordCredential{}, "", ErrInvalidObject.WithMessage("Invalid value specified for property 'startDateTime' of resource 'PasswordCredential': it must lie between years 0001 and 9999 (UTC).").WithTarget("startDateTime")
+		}
 	}
 	end := start.Add(DefaultPasswordLifetime)
+	if end.After(maxDefaultPasswordEnd) {
+		end = maxDefaultPasswordEnd
+	}
 	if in.End != nil {
 		end = in.End.UTC()
+		if !credentialTimeInRange(end) {
+			return PasswordCredential{}, "", ErrInvalidObject.WithMessage("Invalid value specified for property 'endDateTime' of resource 'PasswordCredential': it must lie between years 0001 and 9999 (UTC).").WithTarget("endDateTime")
+		}
 	}
 	if !end.After(start) {
 		return PasswordCredential{}, "", ErrInvalidObject.WithMessage("Invalid value specified for property 'endDateTime' of resource 'PasswordCredential': it must be later than startDateTime.").WithTarget("endDateTime")

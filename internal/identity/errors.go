@@ -12,6 +12,7 @@ var (
 	ErrPasswordNotFound    = errdefs.New(errdefs.NotFound, "PasswordNotFound", "password credential not found")
 	ErrAppIDTaken          = errdefs.New(errdefs.AlreadyExists, "ServicePrincipalExists", "the application already has a service principal")
 	ErrInvalidObject       = errdefs.New(errdefs.InvalidArgument, "InvalidObject", "invalid directory object")
+	ErrObjectConflict      = errdefs.New(errdefs.InvalidArgument, "ObjectConflict", "another object holds the same unique value")
 	ErrAppNotReferenced    = errdefs.New(errdefs.InvalidArgument, "AppIDNotReferenced", "the app id does not reference an application")
 	ErrUnknownClient       = errdefs.New(errdefs.Unauthenticated, "UnknownClient", "unknown client")
 	ErrMissingPrincipal    = errdefs.New(errdefs.Unauthenticated, "MissingServicePrincipal", "the client has no service principal")

@@ -9,6 +9,7 @@ package identity
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -42,8 +43,13 @@ type Application struct {
 	IdentifierURIs []string
 	Tags           []string
 	Notes          string
-	Passwords      []PasswordCredential
-	CreatedAt      time.Time
+	// Owners are the object ids (lower case) of the principals that own
+	// the registration, as Entra's owners navigation property: an owner may
+	// change it and its secrets without holding a directory role. Empty for
+	// objects created outside Graph (the bootstrap principal).
+	Owners    []string
+	Passwords []PasswordCredential
+	CreatedAt time.Time
 }
 
 // ServicePrincipal is an application's identity in a tenant: what tokens are
@@ -59,8 +65,33 @@ type ServicePrincipal struct {
 	AppRoleAssignmentRequired bool
 	ServicePrincipalNames     []string // always holds the AppID first
 	Tags                      []string
-	Passwords                 []PasswordCredential
-	CreatedAt                 time.Time
+	// Owners are the object ids (lower case) of the principals that own
+	// the service principal. The owners of its application own it too
+	// (see OwnedBy on Application).
+	Owners    []string
+	Passwords []PasswordCredential
+	CreatedAt time.Time
+}
+
+// OwnedBy reports whether the principal with object id objectID is one of
+// the application's owners.
+func (a Application) OwnedBy(objectID string) bool { return ownedBy(a.Owners, objectID) }
+
+// OwnedBy reports whether the principal with object id objectID is one of
+// the service principal's own owners; the owners of its application are
+// not consulted here.
+func (sp ServicePrincipal) OwnedBy(objectID string) bool { return ownedBy(sp.Owners, objectID) }
+
+func ownedBy(owners []string, objectID string) bool {
+	if objectID == "" {
+		return false
+	}
+	for _, o := range owners {
+		if strings.EqualFold(o, objectID) {
+			return true
+		}
+	}
+	return false
 }
 
 // Filter selects applications or service principals. Every set field must

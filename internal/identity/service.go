@@ -120,6 +120,9 @@ type ApplicationInput struct {
 	SignInAudience *string
 	Tags           []string
 	Notes          *string
+	// Owners are the object ids of the new application's owners. Only
+	// CreateApplication reads them: updates never change ownership.
+	Owners []string
 }
 
 func (in ApplicationInput) apply(app *Application) {
@@ -165,9 +168,15 @@ func validateApplication(app Application) error {
 
 // CreateApplication registers an application.
 func (s *Service) CreateApplication(ctx context.Context, tenantID string, in ApplicationInput) (Application, error) {
-	app := Application{ID: s.newID(), TenantID: tenantID, AppID: s.newID(), SignInAudience: "AzureADMyOrg", CreatedAt: s.now().UTC().Truncate(time.Second)}
+	app := Application{
+		ID: s.newID(), TenantID: tenantID, AppID: s.newID(), SignInAudience: "AzureADMyOrg",
+		Owners: normalizeOwners(in.Owners), CreatedAt: s.now().UTC().Truncate(time.Second),
+	}
 	in.apply(&app)
 	if err := validateApplication(app); err != nil {
+		return Application{}, err
+	}
+	if err := s.checkIdentifierURIs(ctx, tenantID, app.AppID, app.IdentifierURIs); err != nil {
 		return Application{}, err
 	}
 	if err := s.store.CreateApplication(ctx, app); err != nil {
@@ -195,6 +204,15 @@ func (s *Service) Applications(ctx context.Context, tenantID string, f Filter) (
 
 // UpdateApplication changes an application's settable fields.
 func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, in ApplicationInput) (Application, error) {
+	if in.IdentifierURIs != nil {
+		cur, err := s.Application(ctx, tenantID, id)
+		if err != nil {
+			return Application{}, err
+		}
+		if err := s.checkIdentifierURIs(ctx, tenantID, cur.AppID, in.IdentifierURIs); err != nil {
+			return Application{}, err
+		}
+	}
 	app, err := s.store.UpdateApplication(ctx, tenantID, strings.ToLower(id), func(app *Application) error {
 		in.apply(app)
 		return validateApplication(*app)
@@ -216,6 +234,10 @@ type ServicePrincipalInput struct {
 	AppRoleAssignmentRequired *bool
 	ServicePrincipalNames     []string
 	Tags                      []string
+	// Owners are the object ids of the new service principal's owners.
+	// Only CreateServicePrincipal reads them: updates never change
+	// ownership.
+	Owners []string
 }
 
 func (in ServicePrincipalInput) apply(sp *ServicePrincipal) {
@@ -263,12 +285,23 @@ func (s *Service) CreateServicePrincipal(ctx context.Context, tenantID, appID st
 	sp := ServicePrincipal{
 		ID: s.newID(), TenantID: tenantID, AppID: app.AppID, DisplayName: app.DisplayName, Description: app.Description,
 		AccountEnabled: true, ServicePrincipalNames: append([]string{app.AppID}, app.IdentifierURIs...),
-		Tags: []string{}, CreatedAt: s.now().UTC().Truncate(time.Second),
+		Tags: []string{}, Owners: normalizeOwners(in.Owners), CreatedAt: s.now().UTC().Truncate(time.Second),
 	}
 	in.apply(&sp)
+	taken := ErrAppIDTaken.WithMessage("The service principal cannot be created, updated, or restored because the service principal name %s is already in use.", app.AppID)
+	// The app's existing service principal would also fail the name check
+	// below; it is the 409 Graph gives for a second service principal.
+	if _, err := s.store.GetServicePrincipalByAppID(ctx, tenantID, app.AppID); err == nil {
+		return ServicePrincipal{}, taken
+	} else if !errdefs.IsKind(err, errdefs.NotFound) {
+		return ServicePrincipal{}, err
+	}
+	if err := s.checkServicePrincipalNames(ctx, tenantID, "", sp.AppID, sp.ServicePrincipalNames); err != nil {
+		return ServicePrincipal{}, err
+	}
 	if err := s.store.CreateServicePrincipal(ctx, sp); err != nil {
 		if errdefs.IsKind(err, errdefs.AlreadyExists) {
-			return ServicePrincipal{}, ErrAppIDTaken.WithMessage("The service principal cannot be created, updated, or restored because the service principal name %s is already in use.", app.AppID)
+			return ServicePrincipal{}, taken
 		}
 		return ServicePrincipal{}, err
 	}
@@ -294,6 +327,17 @@ func (s *Service) ServicePrincipals(ctx context.Context, tenantID string, f Filt
 
 // UpdateServicePrincipal changes a service principal's settable fields.
 func (s *Service) UpdateServicePrincipal(ctx context.Context, tenantID, id string, in ServicePrincipalInput) (ServicePrincipal, error) {
+	if in.ServicePrincipalNames != nil {
+		cur, err := s.ServicePrincipal(ctx, tenantID, id)
+		if err != nil {
+			return ServicePrincipal{}, err
+		}
+		next := cur
+		in.apply(&next)
+		if err := s.checkServicePrincipalNames(ctx, tenantID, cur.ID, cur.AppID, next.ServicePrincipalNames); err != nil {
+			return ServicePrincipal{}, err
+		}
+	}
 	sp, err := s.store.UpdateServicePrincipal(ctx, tenantID, strings.ToLower(id), func(sp *ServicePrincipal) error {
 		in.apply(sp)
 		if strings.TrimSpace(sp.DisplayName) == "" {
@@ -307,6 +351,19 @@ func (s *Service) UpdateServicePrincipal(ctx context.Context, tenantID, id strin
 // DeleteServicePrincipal deletes a service principal; its application stays.
 func (s *Service) DeleteServicePrincipal(ctx context.Context, tenantID, id string) error {
 	return notFound(s.store.DeleteServicePrincipal(ctx, tenantID, strings.ToLower(id)), ErrPrincipalNotFound, id)
+}
+
+// normalizeOwners lower-cases owner object ids and drops empty and
+// repeated ones; it never returns nil.
+func normalizeOwners(ids []string) []string {
+	out := []string{}
+	for _, id := range ids {
+		id = strings.ToLower(strings.TrimSpace(id))
+		if id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // notFound gives a store's bare NotFound the domain's reason and Graph's

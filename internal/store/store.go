@@ -6,6 +6,7 @@ package store
 import (
 	"github.com/cerulean/cerulean/internal/identity"
 	"github.com/cerulean/cerulean/internal/rbac"
+	"github.com/cerulean/cerulean/internal/registry"
 	"github.com/cerulean/cerulean/internal/resource"
 )
 
@@ -14,5 +15,6 @@ type Store interface {
 	Identity() identity.Store
 	RBAC() rbac.Store
 	Resources() resource.Store
+	Registry() registry.Store
 	Close() error
 }

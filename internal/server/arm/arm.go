@@ -144,9 +144,25 @@ func (h *handler) authorize(ctx context.Context, op Op, c *Call) error {
 			return err
 		}
 		c.AllowedAll = ok
-		if !ok && c.Scope.Level() > resourceid.Subscription {
-			// Whether a scope the caller cannot read exists is not its
-			// business: a missing one is refused like an unreadable one.
+		if ok {
+			break
+		}
+		// Whether a scope exists is not the business of a caller that
+		// holds no role assignment at it, above it or below it: it is
+		// refused whether or not the scope exists, as Azure answers a list
+		// in a subscription where the caller holds nothing with
+		// AuthorizationFailed. A caller with an assignment somewhere in
+		// the scope's tree gets the items it may read, possibly none.
+		held, err := h.rbac.List(ctx, c.Scope, rbac.ListFilter{PrincipalID: c.Caller.ObjectID})
+		if err != nil {
+			return err
+		}
+		if len(held) == 0 {
+			return h.rbac.Check(ctx, c.Caller, op.Action, c.Target)
+		}
+		if c.Scope.Level() > resourceid.Subscription {
+			// Nor is it told that a scope below the subscription is
+			// missing: that is refused like an unreadable one.
 			err := h.resources.CheckScope(ctx, c.Scope)
 			if errdefs.IsKind(err, errdefs.NotFound) {
 				return h.rbac.Check(ctx, c.Caller, op.Action, c.Target)

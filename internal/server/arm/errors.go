@@ -156,6 +156,20 @@ func quoteSafe(s string) string {
 
 // ---- errors raised by this adapter (protocol-level problems)
 
+// maxEcho bounds how much of a client-supplied value (a $filter, an
+// api-version, a type or namespace from the path, a method) an error
+// message repeats, as on the Graph and login surfaces.
+const maxEcho = 200
+
+// clip returns s, cut to maxEcho bytes (on a rune boundary) with an
+// ellipsis when longer.
+func clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxEcho], "") + "…"
+}
+
 const reasonMethodNotAllowed = "MethodNotAllowed"
 
 var (
@@ -167,6 +181,7 @@ var (
 )
 
 func errUnknownType(namespace, typ, apiVersion string) error {
+	namespace, typ, apiVersion = clip(namespace), clip(typ), clip(apiVersion)
 	if typ == "" {
 		return errdefs.Newf(errdefs.NotFound, "InvalidResourceType",
 			"The resource type could not be found in the namespace '%s' for api version '%s'.", namespace, apiVersion)
@@ -176,11 +191,11 @@ func errUnknownType(namespace, typ, apiVersion string) error {
 }
 
 func errUnknownNamespace(namespace string) error {
-	return errdefs.Newf(errdefs.NotFound, "InvalidResourceNamespace", "The resource namespace '%s' is invalid.", namespace)
+	return errdefs.Newf(errdefs.NotFound, "InvalidResourceNamespace", "The resource namespace '%s' is invalid.", clip(namespace))
 }
 
 func errMethodNotAllowed(method string) error {
-	return errdefs.Newf(errdefs.InvalidArgument, reasonMethodNotAllowed, "The requested resource does not support http method '%s'.", method)
+	return errdefs.Newf(errdefs.InvalidArgument, reasonMethodNotAllowed, "The requested resource does not support http method '%s'.", clip(method))
 }
 
 func errWrongTenant(tokenTenant, subTenant, authority string) error {
@@ -190,13 +205,13 @@ func errWrongTenant(tokenTenant, subTenant, authority string) error {
 }
 
 func errInvalidFilter(filter string) error {
-	return errdefs.Newf(errdefs.InvalidArgument, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string.", filter)
+	return errdefs.Newf(errdefs.InvalidArgument, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string.", clip(filter))
 }
 
 func errUnsupportedQuery(filter, supported string) error {
-	return errdefs.Newf(errdefs.InvalidArgument, "UnsupportedQuery", "The filter '%s' is not supported. Supported filters are %s.", filter, supported)
+	return errdefs.Newf(errdefs.InvalidArgument, "UnsupportedQuery", "The filter '%s' is not supported. Supported filters are %s.", clip(filter), supported)
 }
 
 func errInvalidTop(top string) error {
-	return errdefs.Newf(errdefs.InvalidArgument, "InvalidTopInQueryString", "Invalid $top '%s' specified in the query string. It must be a positive integer.", top)
+	return errdefs.Newf(errdefs.InvalidArgument, "InvalidTopInQueryString", "Invalid $top '%s' specified in the query string. It must be a positive integer.", clip(top))
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cerulean/cerulean/internal/errdefs"
 	"github.com/cerulean/cerulean/internal/identity"
@@ -100,5 +101,51 @@ func TestWriteErrorHeaders(t *testing.T) {
 				t.Errorf("body %q", rec.Body.String())
 			}
 		})
+	}
+}
+
+// TestErrorsBoundEchoedInput: messages that repeat a client's $filter,
+// $top, api-version, type, namespace or method cut it to maxEcho bytes.
+func TestErrorsBoundEchoedInput(t *testing.T) {
+	long := strings.Repeat("x", 10000)
+	utf8Long := strings.Repeat("é", 5000)
+	for name, err := range map[string]error{
+		"filter":               errInvalidFilter(long),
+		"unsupported filter":   errUnsupportedQuery(long, "'atScope()'"),
+		"top":                  errInvalidTop(long),
+		"type":                 errUnknownType("Microsoft.Resources", long, "2021-04-01"),
+		"api-version":          errUnknownType("Microsoft.Resources", "", long),
+		"namespace":            errUnknownNamespace(long),
+		"namespace, multibyte": errUnknownNamespace(utf8Long),
+		"method":               errMethodNotAllowed(long),
+	} {
+		msg := errdefs.As(err).Message
+		if len(msg) > 2*maxEcho+300 || !strings.Contains(msg, "…") {
+			t.Errorf("%s: message of %d bytes: %.80q…", name, len(msg), msg)
+		}
+		if !utf8.ValidString(msg) {
+			t.Errorf("%s: message is not valid UTF-8", name)
+		}
+	}
+	if msg := errdefs.As(errInvalidFilter("tagName eq 'a'")).Message; msg != "Invalid $filter 'tagName eq 'a'' specified in the query string." {
+		t.Errorf("short filter changed: %q", msg)
+	}
+}
+
+// TestLongQueryEchoBounded: the same over HTTP, for a long $filter and a
+// long api-version.
+func TestLongQueryEchoBounded(t *testing.T) {
+	e := newEnv(t)
+	long := strings.Repeat("a", 5000)
+	for _, path := range []string{
+		e.subPath() + "/resourcegroups?api-version=2021-04-01&$filter=" + long,
+		e.subPath() + "/providers/Microsoft.Nope/" + long + "?api-version=" + long,
+		e.subPath() + "/resourcegroups/rg/" + long + "?api-version=" + long,
+	} {
+		r := e.do(t, http.MethodGet, path, e.owner.token, nil)
+		// At most two values are echoed, each cut to maxEcho bytes.
+		if r.status < 400 || r.errorMessage() == "" || len(r.errorMessage()) > 2*maxEcho+300 {
+			t.Errorf("%.60s…: %d, message of %d bytes", path, r.status, len(r.errorMessage()))
+		}
 	}
 }

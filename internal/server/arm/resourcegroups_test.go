@@ -193,7 +193,6 @@ func TestAuthorizationInheritance(t *testing.T) {
 		{subReader, []string{"rg1", "rg2"}},
 		{rgReader, []string{"rg1"}},
 		{acrPull, nil},
-		{nobody, nil},
 	}
 	for _, l := range lists {
 		r := e.do(t, http.MethodGet, e.subPath()+"/resourcegroups", l.who.token, nil)
@@ -202,4 +201,46 @@ func TestAuthorizationInheritance(t *testing.T) {
 			t.Errorf("%s lists %v, want %v", l.who.App.DisplayName, got, l.want)
 		}
 	}
+	// A caller holding nothing in the subscription may not list its
+	// groups, as in Azure (403 AuthorizationFailed over the subscription).
+	r := e.do(t, http.MethodGet, e.subPath()+"/resourcegroups", nobody.token, nil)
+	expect(t, r, http.StatusForbidden, "AuthorizationFailed")
+	if !strings.Contains(r.errorMessage(), "over scope '"+e.subPath()+"'") {
+		t.Errorf("message %q", r.errorMessage())
+	}
+}
+
+// TestListScopeExistenceHidden: a caller with no role assignment at, above
+// or below a resource group cannot tell whether it exists by listing its
+// resources: existing and missing groups are both 403, with the same
+// message up to the name.
+func TestListScopeExistenceHidden(t *testing.T) {
+	e := newEnv(t)
+	rg1, rg2 := e.group(t, "rg1"), e.group(t, "rg2")
+	nobody := e.newActor(t, "nobody")
+	rg1Reader := e.newActor(t, "rg1-reader", grant{rbac.ReaderID, rg1})
+	rg2Reader := e.newActor(t, "rg2-reader", grant{rbac.ReaderID, rg2})
+	acrPull := e.newActor(t, "acr-pull", grant{rbac.AcrPullID, rg1})
+
+	for _, c := range []struct {
+		who      *actor
+		existing string
+	}{{nobody, "rg1"}, {rg2Reader, "rg1"}, {rg1Reader, "rg2"}, {acrPull, "rg2"}} {
+		var msgs []string
+		for _, name := range []string{c.existing, "missing"} {
+			r := e.do(t, http.MethodGet, e.subPath()+"/resourceGroups/"+name+"/resources", c.who.token, nil)
+			expect(t, r, http.StatusForbidden, "AuthorizationFailed")
+			msgs = append(msgs, r.errorMessage())
+		}
+		if strings.Replace(msgs[0], "/"+c.existing+"'", "/missing'", 1) != msgs[1] {
+			t.Errorf("%s: messages differ beyond the name:\n%s\n%s", c.who.App.DisplayName, msgs[0], msgs[1])
+		}
+	}
+	// A caller with an assignment in the group's tree still gets what it
+	// may read: the readable items, or none.
+	for _, who := range []*actor{rg1Reader, acrPull} {
+		expect(t, e.do(t, http.MethodGet, rg1.String()+"/resources", who.token, nil), http.StatusOK, "")
+		expect(t, e.do(t, http.MethodGet, e.subPath()+"/resources", who.token, nil), http.StatusOK, "")
+	}
+	expect(t, e.do(t, http.MethodGet, e.subPath()+"/resources", nobody.token, nil), http.StatusForbidden, "AuthorizationFailed")
 }

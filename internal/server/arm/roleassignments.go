@@ -79,7 +79,7 @@ func (h *handler) putRoleAssignment(ctx context.Context, w http.ResponseWriter, 
 		if err != nil || !scope.Equal(c.Scope) {
 			return errdefs.Newf(errdefs.InvalidArgument, "InvalidCreateRoleAssignmentRequest",
 				"The request to create role assignment '%s' is not valid. Role assignment scope '%s' must match the scope specified on the URI '%s'.",
-				c.Name, p.Scope, c.Scope.String()).WithTarget("scope")
+				c.Name, clip(p.Scope), c.Scope.String()).WithTarget("scope")
 		}
 	}
 	var typ principal.Type
@@ -91,7 +91,7 @@ func (h *handler) putRoleAssignment(ctx context.Context, w http.ResponseWriter, 
 			}
 		}
 		if i < 0 {
-			return rbac.ErrUnsupportedPrincipalType.WithMessage("The principal type '%s' is not valid. Valid values are 'User', 'Group', 'ServicePrincipal', 'ForeignGroup' and 'Device'.", p.PrincipalType).WithTarget("principalType")
+			return rbac.ErrUnsupportedPrincipalType.WithMessage("The principal type '%s' is not valid. Valid values are 'User', 'Group', 'ServicePrincipal', 'ForeignGroup' and 'Device'.", clip(p.PrincipalType)).WithTarget("principalType")
 		}
 		typ = principalTypes[i]
 	}

@@ -25,7 +25,7 @@ func (h *handler) listApplications(w http.ResponseWriter, r *http.Request, _ tar
 		if apps, err = h.identity.Applications(r.Context(), tid, opt.filter); err != nil {
 			return err
 		}
-		apps = keepIdentifierURI(apps, opt.identifierURI)
+		apps = keepIdentifierURIs(apps, opt.identifierURIs)
 	}
 	pg, more := page(apps, opt)
 	out := graph.List[graph.Application]{Context: baseURL(r) + "/$metadata#applications", Value: make([]graph.Application, 0, len(pg))}
@@ -49,6 +49,9 @@ func (h *handler) createApplication(w http.ResponseWriter, r *http.Request, _ ta
 	if err != nil {
 		return err
 	}
+	// The caller owns what it creates, as Entra makes an app-only caller
+	// the owner (see authorizeManage).
+	in.Owners = []string{callerID(r)}
 	app, err := h.identity.CreateApplication(r.Context(), tid, in)
 	if err != nil {
 		return err

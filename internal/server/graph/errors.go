@@ -53,6 +53,7 @@ var reasons = map[string]wireError{
 	identity.ErrPasswordNotFound.Reason:    {http.StatusNotFound, "Request_ResourceNotFound", ""},
 	identity.ErrAppIDTaken.Reason:          {http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", ""},
 	identity.ErrInvalidObject.Reason:       {http.StatusBadRequest, "Request_BadRequest", ""},
+	identity.ErrObjectConflict.Reason:      {http.StatusBadRequest, "Request_BadRequest", ""},
 	identity.ErrAppNotReferenced.Reason:    {http.StatusBadRequest, "Request_BadRequest", ""},
 	"TooManyPasswords":                     {http.StatusBadRequest, "Request_BadRequest", ""}, // identity exports no prototype for it
 

@@ -3,6 +3,7 @@ package graph
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -134,4 +135,42 @@ func FuzzParseFilter(f *testing.F) {
 		}
 		_, _ = buildFilter(s, servicePrincipals)
 	})
+}
+
+// TestBuildFilterAnyClauses: any() clauses on the same collection joined by
+// "and" ask for an object holding every value, not for one value equal to
+// two different ones.
+func TestBuildFilterAnyClauses(t *testing.T) {
+	tests := []struct {
+		in        string
+		set       entitySet
+		storeName string   // filter.ServicePrincipalName
+		spns      []string // further names to hold
+		uris      []string
+		none      bool
+	}{
+		{in: "servicePrincipalNames/any(c:c eq 'a') and servicePrincipalNames/any(c:c eq 'b')", set: servicePrincipals, storeName: "a", spns: []string{"b"}},
+		{in: "servicePrincipalNames/any(c:c eq 'a') and servicePrincipalNames/any(x:x eq 'A')", set: servicePrincipals, storeName: "a", spns: []string{}},
+		{in: "servicePrincipalNames/any(c:c eq 'a') and servicePrincipalNames/any(c:c eq 'b') and servicePrincipalNames/any(c:c eq 'c')",
+			set: servicePrincipals, storeName: "a", spns: []string{"b", "c"}},
+		{in: "servicePrincipalNames/any(c:c eq 'a') and servicePrincipalNames/any(c:c eq '')", set: servicePrincipals, none: true},
+		{in: "identifierUris/any(c:c eq 'api://a') and identifierUris/any(c:c eq 'api://b')", set: applications, uris: []string{"api://a", "api://b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			lf, err := buildFilter(tt.in, tt.set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lf.none != tt.none {
+				t.Fatalf("none = %v, want %v", lf.none, tt.none)
+			}
+			if tt.none {
+				return
+			}
+			if lf.filter.ServicePrincipalName != tt.storeName || !slices.Equal(lf.servicePrincipalNames, tt.spns) || !slices.Equal(lf.identifierURIs, tt.uris) {
+				t.Fatalf("got store name %q, names %q, uris %q; want %q, %q, %q", lf.filter.ServicePrincipalName, lf.servicePrincipalNames, lf.identifierURIs, tt.storeName, tt.spns, tt.uris)
+			}
+		})
+	}
 }

@@ -48,7 +48,8 @@ func New(cfg Config) http.Handler {
 }
 
 // serve authenticates the caller, finds the route, checks the route's
-// permission and runs it.
+// permission (and, for a write to an existing object, ownership: see
+// authorizeManage) and runs it.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	p, _, err := h.identity.Verify(r.Context(), server.BearerToken(r), identity.Graph)
 	if err != nil {
@@ -60,6 +61,11 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := h.authorize(r.Context(), p, rt.permission); err != nil {
 		return err
+	}
+	if rt.managesObject() {
+		if err := h.authorizeManage(r.Context(), p, t); err != nil {
+			return err
+		}
 	}
 	return rt.handle(h, w, r.WithContext(principal.With(r.Context(), p)), t)
 }
@@ -117,4 +123,10 @@ func baseURL(r *http.Request) string { return "https://" + r.Host + "/v1.0" }
 func callerTenant(r *http.Request) string {
 	p, _ := principal.From(r.Context())
 	return p.TenantID
+}
+
+// callerID returns the verified caller's object id.
+func callerID(r *http.Request) string {
+	p, _ := principal.From(r.Context())
+	return p.ObjectID
 }

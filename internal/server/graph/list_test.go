@@ -174,3 +174,54 @@ func TestPaging(t *testing.T) {
 		})
 	}
 }
+
+// TestFilterSeveralAnyClauses: `servicePrincipalNames/any(…) and
+// servicePrincipalNames/any(…)` with two different names finds the service
+// principal holding both, as Graph does.
+func TestFilterSeveralAnyClauses(t *testing.T) {
+	e := newEnv(t)
+	both := e.createApp("both")
+	one := e.createApp("one")
+	bothSP, oneSP := e.createSP(both.AppID), e.createSP(one.AppID)
+	for id, spns := range map[string][]string{bothSP.ID: {"api://x", "api://y"}, oneSP.ID: {"api://x-only"}} {
+		resp, body := e.call(e.owner.token, http.MethodPatch, "/v1.0/servicePrincipals/"+id, map[string]any{"servicePrincipalNames": spns})
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("patch: %d %s", resp.StatusCode, body)
+		}
+	}
+	resp, body := e.call(e.owner.token, http.MethodPost, "/v1.0/applications", map[string]any{"displayName": "uris", "identifierUris": []string{"api://u1", "api://u2"}})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	spName := func(s graph.ServicePrincipal) string { return s.DisplayName }
+	appName := func(a graph.Application) string { return a.DisplayName }
+	anyOf := func(prop, v string) string { return prop + "/any(c:c eq '" + v + "')" }
+	tests := []struct {
+		name, set, filter string
+		want              []string
+	}{
+		{"two names held", "servicePrincipals", anyOf("servicePrincipalNames", "api://x") + " and " + anyOf("servicePrincipalNames", "API://Y"), []string{"both"}},
+		{"app id and a name", "servicePrincipals", anyOf("servicePrincipalNames", both.AppID) + " and " + anyOf("servicePrincipalNames", "api://y"), []string{"both"}},
+		{"one name missing", "servicePrincipals", anyOf("servicePrincipalNames", "api://x") + " and " + anyOf("servicePrincipalNames", "api://x-only"), []string{}},
+		{"with another clause", "servicePrincipals", "displayName eq 'one' and " + anyOf("servicePrincipalNames", one.AppID) + " and " + anyOf("servicePrincipalNames", "api://x-only"), []string{"one"}},
+		{"two identifier URIs", "applications", anyOf("identifierUris", "api://u1") + " and " + anyOf("identifierUris", "api://u2"), []string{"uris"}},
+		{"one identifier URI missing", "applications", anyOf("identifierUris", "api://u1") + " and " + anyOf("identifierUris", "api://u3"), []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := e.call(e.reader.token, http.MethodGet, "/v1.0/"+tt.set+"?$filter="+url.QueryEscape(tt.filter), nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			var got []string
+			if tt.set == "applications" {
+				got = names(t, body, appName)
+			} else {
+				got = names(t, body, spName)
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -31,10 +31,16 @@ type listOptions struct {
 type listFilter struct {
 	filter identity.Filter
 	none   bool // the filter can match nothing (contradictory or empty equality)
-	// identifierURI, when set, keeps the applications whose identifierUris
-	// hold it (az resolves `--id http://…` so). identity.Filter has no such
-	// field, so it is applied to the store's result.
-	identifierURI string
+	// identifierURIs, when set, keeps the applications whose identifierUris
+	// hold every one of them (az resolves `--id http://…` so).
+	// identity.Filter has no such field, so it is applied to the store's
+	// result.
+	identifierURIs []string
+	// servicePrincipalNames are the names of further
+	// servicePrincipalNames/any(…) clauses beyond the first (which goes to
+	// the store as filter.ServicePrincipalName): a service principal must
+	// hold every one. Applied to the store's result.
+	servicePrincipalNames []string
 }
 
 // unsupportedOptions are OData system query options Cerulean refuses
@@ -115,7 +121,7 @@ func buildFilter(s string, set entitySet) (listFilter, error) {
 		return listFilter{}, errInvalidFilter.WithMessage("Invalid filter clause: Syntax error at position %d in '%s'.", pos, truncate(s))
 	}
 	var f identity.Filter
-	var uri string
+	var uris, spns []string
 	none := false
 	// eq sets a field that an equality pins; two different values for
 	// the same field, or an empty one, can match nothing.
@@ -141,27 +147,64 @@ func buildFilter(s string, set entitySet) (listFilter, error) {
 			}
 			eq(&id, c.value)
 			f.IDs = []string{id}
+		// Each any() clause asks for one more value in the collection, so
+		// two different ones are not a contradiction: the object must hold
+		// both.
 		case prop == "serviceprincipalnames" && c.op == opAny && set == servicePrincipals:
-			eq(&f.ServicePrincipalName, c.value)
+			spns = addValue(spns, c.value, &none)
 		case prop == "identifieruris" && c.op == opAny && set == applications:
-			eq(&uri, c.value)
+			uris = addValue(uris, c.value, &none)
 		default:
 			return listFilter{}, errUnsupportedQuery.WithMessage("Unsupported or invalid query filter clause specified for property '%s' of resource '%s'.",
 				truncate(c.prop), filterResource[set])
 		}
 	}
-	return listFilter{filter: f, none: none, identifierURI: uri}, nil
+	lf := listFilter{filter: f, none: none, identifierURIs: uris}
+	if len(spns) > 0 {
+		lf.filter.ServicePrincipalName, lf.servicePrincipalNames = spns[0], spns[1:]
+	}
+	return lf, nil
 }
 
-// keepIdentifierURI keeps the applications whose identifierUris hold uri
-// (all of them when uri is empty).
-func keepIdentifierURI(apps []identity.Application, uri string) []identity.Application {
-	if uri == "" {
+// addValue adds v to the values an any() clause requires, once
+// (case-insensitively); an empty value can match nothing.
+func addValue(vals []string, v string, none *bool) []string {
+	if v == "" {
+		*none = true
+	}
+	if slices.ContainsFunc(vals, func(x string) bool { return strings.EqualFold(x, v) }) {
+		return vals
+	}
+	return append(vals, v)
+}
+
+// holdsAll reports whether list holds every one of want, case-insensitively.
+func holdsAll(list, want []string) bool {
+	for _, w := range want {
+		if !slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, w) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// keepIdentifierURIs keeps the applications whose identifierUris hold
+// every one of uris (all of them when uris is empty).
+func keepIdentifierURIs(apps []identity.Application, uris []string) []identity.Application {
+	if len(uris) == 0 {
 		return apps
 	}
-	return slices.DeleteFunc(apps, func(a identity.Application) bool {
-		return !slices.ContainsFunc(a.IdentifierURIs, func(u string) bool { return strings.EqualFold(u, uri) })
-	})
+	return slices.DeleteFunc(apps, func(a identity.Application) bool { return !holdsAll(a.IdentifierURIs, uris) })
+}
+
+// keepServicePrincipalNames keeps the service principals whose
+// servicePrincipalNames hold every one of names (all of them when names is
+// empty).
+func keepServicePrincipalNames(sps []identity.ServicePrincipal, names []string) []identity.ServicePrincipal {
+	if len(names) == 0 {
+		return sps
+	}
+	return slices.DeleteFunc(sps, func(sp identity.ServicePrincipal) bool { return !holdsAll(sp.ServicePrincipalNames, names) })
 }
 
 // narrowPrefix combines two startswith clauses: the longer prefix when one

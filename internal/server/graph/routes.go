@@ -45,6 +45,11 @@ type route struct {
 	handle     func(h *handler, w http.ResponseWriter, r *http.Request, t target) error
 }
 
+// managesObject reports whether the route writes to or deletes an
+// existing object (PATCH, DELETE or a bound action such as addPassword on
+// an item), which authorizeManage checks beyond the permission.
+func (rt route) managesObject() bool { return rt.item && rt.method != http.MethodGet }
+
 var routes = []route{
 	{applications, false, "", http.MethodGet, permApplicationsRead, (*handler).listApplications},
 	{applications, false, "", http.MethodPost, permApplicationsWrite, (*handler).createApplication},

@@ -20,6 +20,7 @@ func (h *handler) listServicePrincipals(w http.ResponseWriter, r *http.Request, 
 		if sps, err = h.identity.ServicePrincipals(r.Context(), tid, opt.filter); err != nil {
 			return err
 		}
+		sps = keepServicePrincipalNames(sps, opt.servicePrincipalNames)
 	}
 	pg, more := page(sps, opt)
 	apps := h.appCache(tid)
@@ -50,7 +51,9 @@ func (h *handler) createServicePrincipal(w http.ResponseWriter, r *http.Request,
 		return errInvalidValue.WithMessage("Invalid value specified for property 'appId' of resource 'ServicePrincipal'.").WithTarget("appId")
 	}
 	tid := callerTenant(r)
-	sp, err := h.identity.CreateServicePrincipal(r.Context(), tid, *in.AppID, servicePrincipalInput(in))
+	spIn := servicePrincipalInput(in)
+	spIn.Owners = []string{callerID(r)} // as for applications
+	sp, err := h.identity.CreateServicePrincipal(r.Context(), tid, *in.AppID, spIn)
 	if err != nil {
 		return err
 	}

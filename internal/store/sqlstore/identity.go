@@ -180,7 +180,7 @@ func update[T any](ctx context.Context, s *Store, get func(querier) (T, error), 
 // ---- applications
 
 const applicationSelect = `SELECT t.id_key, t.id, t.tenant_id, t.app_id, t.display_name, t.description,
-	t.sign_in_audience, t.identifier_uris, t.tags, t.notes, t.created_at, ` + passwordColumns + `
+	t.sign_in_audience, t.identifier_uris, t.tags, t.notes, t.owners, t.created_at, ` + passwordColumns + `
 	FROM applications AS t
 	LEFT JOIN password_credentials AS p ON p.owner_kind = 'application' AND p.owner_id = t.id_key
 	WHERE `
@@ -191,11 +191,11 @@ const objectOrder = ` ORDER BY t.created_at, t.id_key, p.position`
 func queryApplications(ctx context.Context, q querier, where string, args ...any) ([]identity.Application, error) {
 	out := []identity.Application{}
 	var (
-		a                   identity.Application
-		uris, tags, created string
+		a                           identity.Application
+		uris, tags, owners, created string
 	)
 	cols := []any{&a.ID, &a.TenantID, &a.AppID, &a.DisplayName, &a.Description,
-		&a.SignInAudience, &uris, &tags, &a.Notes, &created}
+		&a.SignInAudience, &uris, &tags, &a.Notes, &owners, &created}
 	err := queryOwners(ctx, q, "application", applicationSelect+where+objectOrder, args, cols, func() (*[]identity.PasswordCredential, error) {
 		var err error
 		if a.IdentifierURIs, err = decodeList(uris); err != nil {
@@ -203,6 +203,9 @@ func queryApplications(ctx context.Context, q querier, where string, args ...any
 		}
 		if a.Tags, err = decodeList(tags); err != nil {
 			return nil, errdefs.Internalf(err, "sqlstore: decode application %s tags", a.ID)
+		}
+		if a.Owners, err = decodeList(owners); err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: decode application %s owners", a.ID)
 		}
 		if a.CreatedAt, err = parseTime(created); err != nil {
 			return nil, errdefs.Internalf(err, "sqlstore: decode application %s created time", a.ID)
@@ -231,11 +234,11 @@ func getApplication(ctx context.Context, q querier, what, where string, args ...
 func (st identityStore) CreateApplication(ctx context.Context, app identity.Application) error {
 	return st.s.write(ctx, func(tx querier) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO applications (id_key, id, tenant_key, tenant_id, app_id_key, app_id,
-			display_name_key, display_name, description, sign_in_audience, identifier_uris, tags, notes, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			display_name_key, display_name, description, sign_in_audience, identifier_uris, tags, notes, owners, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			key(app.ID), app.ID, key(app.TenantID), app.TenantID, key(app.AppID), app.AppID,
 			key(app.DisplayName), app.DisplayName, app.Description, app.SignInAudience,
-			encodeList(app.IdentifierURIs), encodeList(app.Tags), app.Notes, formatTime(app.CreatedAt))
+			encodeList(app.IdentifierURIs), encodeList(app.Tags), app.Notes, encodeList(app.Owners), formatTime(app.CreatedAt))
 		switch {
 		case isUnique(err):
 			return errAlreadyExists("an application with object id '%s' or app id '%s' already exists", app.ID, app.AppID)
@@ -270,10 +273,10 @@ func (st identityStore) UpdateApplication(ctx context.Context, tenantID, id stri
 			return errImmutable("application id, tenant id and app id cannot change")
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE applications SET display_name_key = ?, display_name = ?,
-			description = ?, sign_in_audience = ?, identifier_uris = ?, tags = ?, notes = ?, created_at = ?
+			description = ?, sign_in_audience = ?, identifier_uris = ?, tags = ?, notes = ?, owners = ?, created_at = ?
 			WHERE id_key = ?`,
 			key(next.DisplayName), next.DisplayName, next.Description, next.SignInAudience,
-			encodeList(next.IdentifierURIs), encodeList(next.Tags), next.Notes, formatTime(next.CreatedAt),
+			encodeList(next.IdentifierURIs), encodeList(next.Tags), next.Notes, encodeList(next.Owners), formatTime(next.CreatedAt),
 			key(cur.ID)); err != nil {
 			return errdefs.Internalf(err, "sqlstore: update application")
 		}
@@ -316,7 +319,7 @@ func (st identityStore) DeleteApplication(ctx context.Context, tenantID, id stri
 // ---- service principals
 
 const servicePrincipalSelect = `SELECT t.id_key, t.id, t.tenant_id, t.app_id, t.display_name, t.description,
-	t.notes, t.account_enabled, t.app_role_assignment_required, t.service_principal_names, t.tags, t.created_at,
+	t.notes, t.account_enabled, t.app_role_assignment_required, t.service_principal_names, t.tags, t.owners, t.created_at,
 	` + passwordColumns + `
 	FROM service_principals AS t
 	LEFT JOIN password_credentials AS p ON p.owner_kind = 'servicePrincipal' AND p.owner_id = t.id_key
@@ -327,11 +330,11 @@ const servicePrincipalSelect = `SELECT t.id_key, t.id, t.tenant_id, t.app_id, t.
 func queryServicePrincipals(ctx context.Context, q querier, where string, args ...any) ([]identity.ServicePrincipal, error) {
 	out := []identity.ServicePrincipal{}
 	var (
-		sp                  identity.ServicePrincipal
-		spns, tags, created string
+		sp                          identity.ServicePrincipal
+		spns, tags, owners, created string
 	)
 	cols := []any{&sp.ID, &sp.TenantID, &sp.AppID, &sp.DisplayName, &sp.Description,
-		&sp.Notes, &sp.AccountEnabled, &sp.AppRoleAssignmentRequired, &spns, &tags, &created}
+		&sp.Notes, &sp.AccountEnabled, &sp.AppRoleAssignmentRequired, &spns, &tags, &owners, &created}
 	err := queryOwners(ctx, q, "service principal", servicePrincipalSelect+where+objectOrder, args, cols, func() (*[]identity.PasswordCredential, error) {
 		var err error
 		if sp.ServicePrincipalNames, err = decodeList(spns); err != nil {
@@ -339,6 +342,9 @@ func queryServicePrincipals(ctx context.Context, q querier, where string, args .
 		}
 		if sp.Tags, err = decodeList(tags); err != nil {
 			return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s tags", sp.ID)
+		}
+		if sp.Owners, err = decodeList(owners); err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s owners", sp.ID)
 		}
 		if sp.CreatedAt, err = parseTime(created); err != nil {
 			return nil, errdefs.Internalf(err, "sqlstore: decode service principal %s created time", sp.ID)
@@ -368,12 +374,12 @@ func (st identityStore) CreateServicePrincipal(ctx context.Context, sp identity.
 	return st.s.write(ctx, func(tx querier) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO service_principals (id_key, id, tenant_key, tenant_id,
 			app_id_key, app_id, display_name_key, display_name, description, notes, account_enabled,
-			app_role_assignment_required, service_principal_names, service_principal_name_keys, tags, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			app_role_assignment_required, service_principal_names, service_principal_name_keys, tags, owners, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			key(sp.ID), sp.ID, key(sp.TenantID), sp.TenantID, key(sp.AppID), sp.AppID,
 			key(sp.DisplayName), sp.DisplayName, sp.Description, sp.Notes, sp.AccountEnabled,
 			sp.AppRoleAssignmentRequired, encodeList(sp.ServicePrincipalNames),
-			encodeList(lowerList(sp.ServicePrincipalNames)), encodeList(sp.Tags), formatTime(sp.CreatedAt))
+			encodeList(lowerList(sp.ServicePrincipalNames)), encodeList(sp.Tags), encodeList(sp.Owners), formatTime(sp.CreatedAt))
 		switch {
 		case isUnique(err):
 			return errAlreadyExists("a service principal with object id '%s' or for app id '%s' already exists", sp.ID, sp.AppID)
@@ -409,11 +415,11 @@ func (st identityStore) UpdateServicePrincipal(ctx context.Context, tenantID, id
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE service_principals SET display_name_key = ?, display_name = ?,
 			description = ?, notes = ?, account_enabled = ?, app_role_assignment_required = ?,
-			service_principal_names = ?, service_principal_name_keys = ?, tags = ?, created_at = ?
+			service_principal_names = ?, service_principal_name_keys = ?, tags = ?, owners = ?, created_at = ?
 			WHERE id_key = ?`,
 			key(next.DisplayName), next.DisplayName, next.Description, next.Notes, next.AccountEnabled,
 			next.AppRoleAssignmentRequired, encodeList(next.ServicePrincipalNames),
-			encodeList(lowerList(next.ServicePrincipalNames)), encodeList(next.Tags), formatTime(next.CreatedAt),
+			encodeList(lowerList(next.ServicePrincipalNames)), encodeList(next.Tags), encodeList(next.Owners), formatTime(next.CreatedAt),
 			key(cur.ID)); err != nil {
 			return errdefs.Internalf(err, "sqlstore: update service principal")
 		}

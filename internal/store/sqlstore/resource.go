@@ -201,6 +201,11 @@ func (st resourceStore) ListGroups(ctx context.Context, subscriptionID string) (
 
 func (st resourceStore) DeleteGroup(ctx context.Context, subscriptionID, name string) error {
 	return st.s.write(ctx, func(tx querier) error {
+		// Registries first: they reference the group, and take their
+		// repositories, manifests, tags, links and uploads with them.
+		if err := deleteGroupRegistries(ctx, tx, subscriptionID, name); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE subscription_key = ? AND group_key = ?`,
 			key(subscriptionID), key(name)); err != nil {
 			return errdefs.Internalf(err, "sqlstore: delete resources of group")

@@ -154,41 +154,67 @@ func loadMigrations() ([]migration, error) {
 		migs = append(migs, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	slices.SortFunc(migs, func(a, b migration) int { return cmp.Compare(a.version, b.version) })
-	for i, m := range migs {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %q: expected version %d", m.name, i+1)
+	for i := 1; i < len(migs); i++ {
+		if migs[i].version == migs[i-1].version {
+			return nil, fmt.Errorf("migrations %q and %q: same version %d", migs[i-1].name, migs[i].name, migs[i].version)
 		}
 	}
 	return migs, nil
 }
 
 // migrate applies the pending migrations, each in its own transaction. It
-// returns the schema version and whether anything was applied.
+// returns the schema version (the highest known migration) and whether
+// anything was applied.
+//
+// Versions need not be contiguous, and a migration is pending when it is
+// not recorded, whatever the highest recorded version: migrations written
+// on parallel branches (0002 and 0003, say) may land in either order, and a
+// database that got 0003 first still gets 0002 once it appears. A
+// migration must therefore not depend on one with a higher number. A
+// database recording a migration this binary does not know (newer, or a
+// gap this binary lacks) is refused.
 func (s *Store) migrate(ctx context.Context, migs []migration) (int, bool, error) {
-	latest := len(migs)
+	latest := 0
+	known := map[int]bool{}
+	for _, m := range migs {
+		latest = max(latest, m.version)
+		known[m.version] = true
+	}
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER NOT NULL PRIMARY KEY,
 		applied_at TEXT NOT NULL
 	)`); err != nil {
 		return 0, false, errdefs.Internalf(err, "sqlstore: create schema_migrations")
 	}
-	cur, err := schemaVersion(ctx, s.db)
+	done, err := appliedVersions(ctx, s.db)
 	if err != nil {
 		return 0, false, err
 	}
-	if cur > latest {
-		return cur, false, errdefs.Newf(errdefs.FailedPrecondition, "",
-			"the database schema version %d is newer than this binary supports (%d)", cur, latest)
+	for v := range done {
+		if v > latest {
+			return v, false, errdefs.Newf(errdefs.FailedPrecondition, "",
+				"the database schema version %d is newer than this binary supports (%d)", v, latest)
+		}
+		if !known[v] {
+			return v, false, errdefs.Newf(errdefs.FailedPrecondition, "",
+				"the database has schema migration %d, which this binary does not know", v)
+		}
 	}
 	applied := false
-	for _, m := range migs[cur:] {
+	for _, m := range migs {
+		if done[m.version] {
+			continue
+		}
 		// The bare transaction: a migration is a script of several
 		// statements, which a prepared statement cannot hold.
 		err := s.writeTx(ctx, func(tx *sql.Tx) error {
 			// Another process may have migrated since we looked.
-			v, err := schemaVersion(ctx, tx)
-			if err != nil || v >= m.version {
-				return err
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+				return errdefs.Internalf(err, "sqlstore: read schema migrations")
+			}
+			if n > 0 {
+				return nil
 			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return errdefs.Internalf(err, "sqlstore: apply migration %s", m.name)
@@ -207,12 +233,25 @@ func (s *Store) migrate(ctx context.Context, migs []migration) (int, bool, error
 	return latest, applied, nil
 }
 
-func schemaVersion(ctx context.Context, q querier) (int, error) {
-	var v sql.NullInt64
-	if err := q.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
-		return 0, errdefs.Internalf(err, "sqlstore: read schema version")
+// appliedVersions returns the versions schema_migrations records.
+func appliedVersions(ctx context.Context, q querier) (map[int]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, errdefs.Internalf(err, "sqlstore: read schema migrations")
 	}
-	return int(v.Int64), nil
+	defer func() { _ = rows.Close() }() // rows.Err reports what matters
+	out := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, errdefs.Internalf(err, "sqlstore: read schema migrations")
+		}
+		out[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errdefs.Internalf(err, "sqlstore: read schema migrations")
+	}
+	return out, nil
 }
 
 // errNotFound and friends build the reason-less errors the store contracts

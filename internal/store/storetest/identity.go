@@ -46,6 +46,7 @@ func testApplicationCreateGet(t *testing.T, s store.Store) {
 	app.IdentifierURIs = []string{"api://web", "https://contoso.example/web"}
 	app.Tags = []string{"HideApp", "WindowsAzureActiveDirectoryIntegratedApp"}
 	app.Notes = "some notes"
+	app.Owners = []string{guid(), guid()}
 	app.Passwords = []identity.PasswordCredential{password(1)}
 	mkApp(t, s, app)
 
@@ -67,7 +68,7 @@ func testApplicationCreateGet(t *testing.T, s store.Store) {
 	bare := mkApp(t, s, newApp(tn.ID, "Bare", at(2)))
 	got, err = id.GetApplication(ctx, tn.ID, bare.ID)
 	must(t, err, "GetApplication")
-	if got.IdentifierURIs == nil || got.Tags == nil || got.Passwords == nil {
+	if got.IdentifierURIs == nil || got.Tags == nil || got.Owners == nil || got.Passwords == nil {
 		t.Errorf("empty lists came back nil: %+v", got)
 	}
 	equalApp(t, "GetApplication bare", got, bare)
@@ -154,6 +155,7 @@ func testApplicationUpdate(t *testing.T, s store.Store) {
 	want.DisplayName = "After"
 	want.Tags = []string{"a", "b"}
 	want.IdentifierURIs = []string{"api://after"}
+	want.Owners = []string{guid()}
 	want.Passwords = []identity.PasswordCredential{password(1)}
 	got, err := id.UpdateApplication(ctx, tn.ID, app.ID, func(a *identity.Application) error {
 		if a.DisplayName != "Before" || !slices.Equal(a.Tags, []string{"a"}) {
@@ -162,6 +164,7 @@ func testApplicationUpdate(t *testing.T, s store.Store) {
 		a.DisplayName = "After"
 		a.Tags = append(a.Tags, "b")
 		a.IdentifierURIs = []string{"api://after"}
+		a.Owners = want.Owners
 		a.Passwords = append(a.Passwords, want.Passwords[0])
 		return nil
 	})
@@ -314,6 +317,7 @@ func testServicePrincipalCreateGet(t *testing.T, s store.Store) {
 	sp.AppRoleAssignmentRequired = true
 	sp.ServicePrincipalNames = []string{app.AppID, "api://App"}
 	sp.Tags = []string{"WindowsAzureActiveDirectoryIntegratedApp"}
+	sp.Owners = []string{guid()}
 	sp.Passwords = []identity.PasswordCredential{password(1)}
 	mkSP(t, s, sp)
 
@@ -344,7 +348,7 @@ func testServicePrincipalCreateGet(t *testing.T, s store.Store) {
 	mkSP(t, s, bare)
 	got, err = id.GetServicePrincipal(ctx, tn.ID, bare.ID)
 	must(t, err, "GetServicePrincipal")
-	if got.ServicePrincipalNames == nil || got.Tags == nil || got.Passwords == nil {
+	if got.ServicePrincipalNames == nil || got.Tags == nil || got.Owners == nil || got.Passwords == nil {
 		t.Errorf("empty lists came back nil: %+v", got)
 	}
 	equalSP(t, "bare service principal", got, bare)
@@ -398,6 +402,7 @@ func testServicePrincipalUpdateDelete(t *testing.T, s store.Store) {
 	want.AccountEnabled = false
 	want.DisplayName = "Renamed"
 	want.ServicePrincipalNames = []string{app.AppID, "api://Renamed"}
+	want.Owners = []string{guid(), guid()}
 	want.Passwords = []identity.PasswordCredential{password(1)}
 	got, err := id.UpdateServicePrincipal(ctx, tn.ID, sp.ID, func(p *identity.ServicePrincipal) error {
 		if !p.AccountEnabled || p.DisplayName != "App" {
@@ -406,6 +411,7 @@ func testServicePrincipalUpdateDelete(t *testing.T, s store.Store) {
 		p.AccountEnabled = false
 		p.DisplayName = "Renamed"
 		p.ServicePrincipalNames = append(p.ServicePrincipalNames, "api://Renamed")
+		p.Owners = want.Owners
 		p.Passwords = append(p.Passwords, want.Passwords[0])
 		return nil
 	})

@@ -5,11 +5,11 @@
 //		storetest.Run(t, func(t *testing.T) store.Store { … })
 //	}
 //
-// The suite checks the contracts documented on identity.Store, rbac.Store
-// and resource.Store; it does not depend on behaviour the contracts leave
-// open (such as the order of ListTenants, or whether a store checks that a
-// tenant exists before creating an application in it: the fixtures always
-// create parents first).
+// The suite checks the contracts documented on identity.Store, rbac.Store,
+// resource.Store and registry.Store; it does not depend on behaviour the
+// contracts leave open (such as the order of ListTenants, or whether a
+// store checks that a tenant exists before creating an application in it:
+// the fixtures always create parents first).
 package storetest
 
 import (
@@ -69,6 +69,19 @@ var tests = []conformanceTest{
 	{"RoleAssignmentScopeRoundTrip", testRoleAssignmentScopeRoundTrip},
 	{"TimesUTC", testTimesUTC},
 	{"ConcurrentUpdates", testConcurrentUpdates},
+	{"RegistryCreateGet", testRegistryCreateGet},
+	{"RegistryUpdate", testRegistryUpdate},
+	{"RegistryDelete", testRegistryDelete},
+	{"RegistryGroupDeleteCascades", testRegistryGroupDeleteCascades},
+	{"RegistryRepositories", testRegistryRepositories},
+	{"RegistryManifestRoundTrip", testManifestRoundTrip},
+	{"RegistryManifestPutAtomic", testManifestPutAtomic},
+	{"RegistryTags", testTags},
+	{"RegistryReferrers", testReferrers},
+	{"RegistryDeleteRepository", testDeleteRepository},
+	{"RegistryBlobReferenced", testBlobReferenced},
+	{"RegistryUploads", testUploads},
+	{"RegistryTimesUTC", testRegistryTimesUTC},
 }
 
 // Run runs every conformance test as a named subtest, each on a fresh store.
@@ -289,7 +302,7 @@ func passwordTimes(ps []identity.PasswordCredential) []time.Time {
 }
 
 func normApp(a identity.Application) identity.Application {
-	a.IdentifierURIs, a.Tags = list(a.IdentifierURIs), list(a.Tags)
+	a.IdentifierURIs, a.Tags, a.Owners = list(a.IdentifierURIs), list(a.Tags), list(a.Owners)
 	a.Passwords = normPasswords(a.Passwords)
 	a.CreatedAt = a.CreatedAt.UTC()
 	return a
@@ -302,7 +315,7 @@ func equalApp(t *testing.T, what string, got, want identity.Application) {
 }
 
 func normSP(sp identity.ServicePrincipal) identity.ServicePrincipal {
-	sp.ServicePrincipalNames, sp.Tags = list(sp.ServicePrincipalNames), list(sp.Tags)
+	sp.ServicePrincipalNames, sp.Tags, sp.Owners = list(sp.ServicePrincipalNames), list(sp.Tags), list(sp.Owners)
 	sp.Passwords = normPasswords(sp.Passwords)
 	sp.CreatedAt = sp.CreatedAt.UTC()
 	return sp

@@ -1,0 +1,386 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/cerulean/cerulean/internal/blob"
+	"github.com/cerulean/cerulean/internal/errdefs"
+)
+
+// maxConfigRead bounds the config blob read for ACR's architecture and os
+// attributes.
+const maxConfigRead = 1 << 20
+
+// reference is a parsed manifest reference: a tag or a digest.
+type reference struct {
+	tag    string
+	digest digest.Digest
+}
+
+func parseReference(ref string) (reference, error) {
+	if IsDigestReference(ref) {
+		d, err := ParseDigest(ref)
+		return reference{digest: d}, err
+	}
+	return reference{tag: ref}, ValidateTag(ref)
+}
+
+func (r reference) String() string {
+	if r.tag != "" {
+		return r.tag
+	}
+	return string(r.digest)
+}
+
+func repositoryUnknown(repo string) error {
+	return ErrNameUnknown.WithMessage("repository %q is not found", repo).WithTarget(repo)
+}
+
+func manifestUnknown(ref reference) error {
+	if ref.tag != "" {
+		return ErrManifestUnknown.WithMessage("manifest tagged by %q is not found", ref.tag).WithTarget(ref.tag)
+	}
+	return ErrManifestUnknown.WithMessage("manifest %s is not found", ref.digest).WithTarget(string(ref.digest))
+}
+
+// notFound builds the 404 for a missing tag or manifest: NAME_UNKNOWN when
+// the whole repository is missing, MANIFEST_UNKNOWN otherwise.
+func (s *Service) notFound(ctx context.Context, reg, repo string, ref reference) error {
+	switch _, err := s.store.GetRepository(ctx, reg, repo); {
+	case errdefs.IsKind(err, errdefs.NotFound):
+		return repositoryUnknown(repo)
+	case err != nil:
+		return err
+	}
+	return manifestUnknown(ref)
+}
+
+// resolve finds the manifest a reference names, and the tag when it is one.
+func (s *Service) resolve(ctx context.Context, reg, repo string, ref reference) (Manifest, *Tag, error) {
+	var tag *Tag
+	d := ref.digest
+	if ref.tag != "" {
+		t, err := s.store.GetTag(ctx, reg, repo, ref.tag)
+		if errdefs.IsKind(err, errdefs.NotFound) {
+			return Manifest{}, nil, s.notFound(ctx, reg, repo, ref)
+		}
+		if err != nil {
+			return Manifest{}, nil, err
+		}
+		tag, d = &t, t.Digest
+	}
+	m, err := s.store.GetManifest(ctx, reg, repo, d)
+	if errdefs.IsKind(err, errdefs.NotFound) {
+		return Manifest{}, nil, s.notFound(ctx, reg, repo, ref)
+	}
+	return m, tag, err
+}
+
+// GetManifest resolves ref (a tag or a digest) and opens the manifest's
+// bytes.
+func (s *Service) GetManifest(ctx context.Context, reg, repo, ref string) (Manifest, blob.Reader, error) {
+	if err := ValidateRepository(repo); err != nil {
+		return Manifest{}, nil, err
+	}
+	r, err := parseReference(ref)
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	m, tag, err := s.resolve(ctx, reg, repo, r)
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	if err := readable("manifest "+string(m.Digest), m.Attributes); err != nil {
+		return Manifest{}, nil, err
+	}
+	if tag != nil {
+		if err := readable("tag "+tag.Name, tag.Attributes); err != nil {
+			return Manifest{}, nil, err
+		}
+	}
+	rp, err := s.store.GetRepository(ctx, reg, repo)
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	if err := readable("repository "+repo, rp.Attributes); err != nil {
+		return Manifest{}, nil, err
+	}
+	rd, err := s.blobs.Open(ctx, m.Digest)
+	if isBlobErr(err, blob.ErrNotFound) {
+		s.log.ErrorContext(ctx, "manifest missing from the blob store", "registry", reg, "repository", repo, "digest", m.Digest.String())
+		return Manifest{}, nil, manifestUnknown(r)
+	}
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	return m, rd, nil
+}
+
+// PutManifest validates a manifest and stores it under its digest, and
+// points the tag at it when ref is a tag (ref is a tag or the body's
+// digest). Validation: size ≤ 4 MiB, JSON, the media type against
+// contentType, the schema, every referenced blob linked to the repository
+// with the descriptor's size, every child manifest in the repository, and a
+// digest reference equal to the body's digest in that digest's algorithm.
+func (s *Service) PutManifest(ctx context.Context, reg, repo, ref, contentType string, body []byte) (Manifest, error) {
+	if err := ValidateRepository(repo); err != nil {
+		return Manifest{}, err
+	}
+	r, err := parseReference(ref)
+	if err != nil {
+		return Manifest{}, err
+	}
+	pm, err := parseManifest(contentType, body)
+	if err != nil {
+		return Manifest{}, err
+	}
+	alg := digest.Canonical
+	if r.digest != "" {
+		alg = r.digest.Algorithm()
+	}
+	d := alg.FromBytes(body)
+	if r.digest != "" && d != r.digest {
+		return Manifest{}, ErrDigestInvalid.WithMessage("the manifest's digest is %s, not %s", d, r.digest).WithTarget(ref)
+	}
+	if err := s.checkRepoWrite(ctx, reg, repo, false); err != nil {
+		return Manifest{}, err
+	}
+	if r.tag != "" {
+		t, err := s.store.GetTag(ctx, reg, repo, r.tag)
+		switch {
+		case err == nil && t.Digest != d:
+			if err := writable("tag "+t.Name, t.Attributes, false); err != nil {
+				return Manifest{}, err
+			}
+		case err != nil && !errdefs.IsKind(err, errdefs.NotFound):
+			return Manifest{}, err
+		}
+	}
+	if err := s.checkReferences(ctx, reg, repo, pm); err != nil {
+		return Manifest{}, err
+	}
+	now := s.clock()
+	m := Manifest{
+		Registry: strings.ToLower(reg), Repository: repo, Digest: d,
+		MediaType: pm.mediaType, ArtifactType: pm.artifactType, ConfigMediaType: pm.configMediaType,
+		Size: int64(len(body)), Subject: pm.subject, Annotations: pm.annotations,
+		Attributes: DefaultAttributes, CreatedAt: now, UpdatedAt: now,
+	}
+	for _, b := range pm.blobs {
+		m.Blobs = append(m.Blobs, b.digest)
+	}
+	for _, c := range pm.children {
+		m.Manifests = append(m.Manifests, c.digest)
+	}
+	if pm.config != nil {
+		m.Architecture, m.OS = s.configPlatform(ctx, *pm.config)
+	}
+
+	stored, err := s.storeManifest(ctx, m, r.tag, body)
+	if err != nil {
+		return Manifest{}, err
+	}
+	s.adoptPlatforms(ctx, reg, repo, pm.children)
+	return stored, nil
+}
+
+// checkReferences checks what a manifest points at: blobs linked to the
+// repository and child manifests in it, each with the descriptor's size.
+// The store checks presence again inside its transaction.
+func (s *Service) checkReferences(ctx context.Context, reg, repo string, pm parsedManifest) error {
+	for _, b := range pm.blobs {
+		size, err := s.store.BlobLink(ctx, reg, repo, b.digest)
+		switch {
+		case errdefs.IsKind(err, errdefs.NotFound):
+			return ErrManifestBlobUnknown.WithMessage("blob %s is unknown to the repository", b.digest).WithTarget(string(b.digest))
+		case err != nil:
+			return err
+		case size != b.size:
+			return ErrManifestBlobUnknown.WithMessage("blob %s is %d bytes, the manifest says %d", b.digest, size, b.size).WithTarget(string(b.digest))
+		}
+	}
+	for _, c := range pm.children {
+		cm, err := s.store.GetManifest(ctx, reg, repo, c.digest)
+		switch {
+		case errdefs.IsKind(err, errdefs.NotFound):
+			return ErrManifestBlobUnknown.WithMessage("manifest %s is unknown to the repository", c.digest).WithTarget(string(c.digest))
+		case err != nil:
+			return err
+		case cm.Size != c.size:
+			return ErrManifestBlobUnknown.WithMessage("manifest %s is %d bytes, the index says %d", c.digest, cm.Size, c.size).WithTarget(string(c.digest))
+		}
+	}
+	return nil
+}
+
+// storeManifest writes the manifest's bytes to the blob store and its
+// record to the Store, holding the digest's lock so that garbage
+// collection cannot delete the bytes in between.
+func (s *Service) storeManifest(ctx context.Context, m Manifest, tag string, body []byte) (Manifest, error) {
+	unlock, err := s.digests.lock(ctx, m.Digest.String())
+	if err != nil {
+		return Manifest{}, err
+	}
+	defer unlock()
+	if _, err := s.blobs.Put(ctx, m.Digest, m.Size, bytes.NewReader(body)); err != nil {
+		return Manifest{}, commitError(err, m.Digest)
+	}
+	stored, err := s.store.PutManifest(ctx, m, tag)
+	switch {
+	case errdefs.IsKind(err, errdefs.FailedPrecondition):
+		// A link or child went away since checkReferences looked.
+		return Manifest{}, ErrManifestBlobUnknown.WithMessage("%s", errdefs.As(err).Message)
+	case errdefs.IsKind(err, errdefs.NotFound):
+		return Manifest{}, ErrNameUnknown.WithMessage("registry %q not found", m.Registry)
+	}
+	return stored, err
+}
+
+// configPlatform reads architecture and os from an image config blob, best
+// effort: only for the known config types, and only when the config is
+// small.
+func (s *Service) configPlatform(ctx context.Context, c descriptor) (arch, os string) {
+	if c.mediaType != mediaTypeOCIConfig && c.mediaType != mediaTypeDockerConfig || c.size > maxConfigRead {
+		return "", ""
+	}
+	rd, err := s.blobs.Open(ctx, c.digest)
+	if err != nil {
+		return "", ""
+	}
+	defer func() { _ = rd.Close() }()
+	b, err := io.ReadAll(io.LimitReader(rd, maxConfigRead))
+	if err != nil {
+		return "", ""
+	}
+	var p wirePlatform
+	if json.Unmarshal(b, &p) != nil {
+		return "", ""
+	}
+	return p.Architecture, p.OS
+}
+
+// adoptPlatforms gives an index's children without a known platform the
+// one the index declares for them, best effort.
+func (s *Service) adoptPlatforms(ctx context.Context, reg, repo string, children []descriptor) {
+	for _, c := range children {
+		if c.architecture == "" && c.os == "" {
+			continue
+		}
+		_, err := s.store.UpdateManifest(ctx, reg, repo, c.digest, func(m *Manifest) error {
+			if m.Architecture == "" && m.OS == "" {
+				m.Architecture, m.OS = c.architecture, c.os
+			}
+			return nil
+		})
+		if err != nil && !errdefs.IsKind(err, errdefs.NotFound) {
+			s.log.WarnContext(ctx, "child manifest platform not recorded", "digest", c.digest.String(), "error", err)
+		}
+	}
+}
+
+// DeleteManifest deletes by digest (the manifest and its tags) or by tag
+// (the tag only).
+func (s *Service) DeleteManifest(ctx context.Context, reg, repo, ref string) error {
+	if err := ValidateRepository(repo); err != nil {
+		return err
+	}
+	r, err := parseReference(ref)
+	if err != nil {
+		return err
+	}
+	if r.tag != "" {
+		return s.DeleteTag(ctx, reg, repo, r.tag)
+	}
+	m, _, err := s.resolve(ctx, reg, repo, r)
+	if err != nil {
+		return err
+	}
+	if err := s.checkRepoWrite(ctx, reg, repo, true); err != nil {
+		return err
+	}
+	if err := writable("manifest "+string(m.Digest), m.Attributes, true); err != nil {
+		return err
+	}
+	tags, err := s.store.TagsOf(ctx, reg, repo, m.Digest)
+	if err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if err := writable("tag "+t.Name, t.Attributes, true); err != nil {
+			return err
+		}
+	}
+	err = s.store.DeleteManifest(ctx, reg, repo, m.Digest)
+	if errdefs.IsKind(err, errdefs.NotFound) {
+		return manifestUnknown(r)
+	}
+	return err
+}
+
+// Tags lists a repository's tags in lexical order (tags whose listEnabled
+// is false are left out); ErrNameUnknown for an unknown repository.
+func (s *Service) Tags(ctx context.Context, reg, repo string, p Page) ([]Tag, error) {
+	if err := ValidateRepository(repo); err != nil {
+		return nil, err
+	}
+	if _, err := s.repository(ctx, reg, repo); err != nil {
+		return nil, err
+	}
+	return fill(p, func(p Page) ([]Tag, error) { return s.store.Tags(ctx, reg, repo, p) },
+		func(t Tag) string { return t.Name }, func(t Tag) bool { return t.Attributes.ListEnabled })
+}
+
+// fill pages through fetch until p.N entries pass keep or the listing
+// ends, so that filtering does not shorten pages (a short page means the
+// end to clients).
+func fill[T any](p Page, fetch func(Page) ([]T, error), key func(T) string, keep func(T) bool) ([]T, error) {
+	out := []T{}
+	for {
+		batch, err := fetch(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range batch {
+			if keep(v) {
+				out = append(out, v)
+				if p.N > 0 && len(out) == p.N {
+					return out, nil
+				}
+			}
+		}
+		if p.N <= 0 || len(batch) < p.N {
+			return out, nil
+		}
+		p.Last = key(batch[len(batch)-1])
+	}
+}
+
+// Catalog lists the registry's repositories in lexical order.
+func (s *Service) Catalog(ctx context.Context, reg string, p Page) ([]string, error) {
+	return s.store.Repositories(ctx, reg, p)
+}
+
+// Referrers lists the repository's manifests whose subject is d, filtered
+// by artifactType when not "". An unknown repository has none.
+func (s *Service) Referrers(ctx context.Context, reg, repo string, d digest.Digest, artifactType string) ([]Manifest, error) {
+	if err := blobRef(repo, d); err != nil {
+		return nil, err
+	}
+	all, err := s.store.Referrers(ctx, reg, repo, d)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Manifest, 0, len(all))
+	for _, m := range all {
+		if artifactType == "" || m.ArtifactType == artifactType {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,111 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/cerulean/cerulean/internal/errdefs"
+	"github.com/cerulean/cerulean/internal/identity"
+)
+
+// rawStore opens a database at path without migrating it.
+func rawStore(t *testing.T, path string) *Store {
+	t.Helper()
+	db, err := sql.Open("sqlite", dsn(path))
+	mustNil(t, err)
+	s := &Store{db: db, wsem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
+	s.q = cachedDB{s}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func tableExists(t *testing.T, s *Store, name string) bool {
+	t.Helper()
+	var n int
+	mustNil(t, s.db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&n))
+	return n == 1
+}
+
+// TestMigrationsOutOfOrder: versions may have gaps, and a migration that
+// lands after a higher-numbered one was applied (parallel branches) is
+// still applied; a recorded migration the binary does not know is refused.
+func TestMigrationsOutOfOrder(t *testing.T) {
+	ctx := t.Context()
+	s := rawStore(t, filepath.Join(t.TempDir(), "db"))
+	m1 := migration{1, "0001_a.sql", "CREATE TABLE a (x INTEGER);"}
+	m2 := migration{2, "0002_b.sql", "CREATE TABLE b (x INTEGER);"}
+	m3 := migration{3, "0003_c.sql", "CREATE TABLE c (x INTEGER); CREATE TABLE c2 (x INTEGER);"}
+
+	v, applied, err := s.migrate(ctx, []migration{m1, m3})
+	mustNil(t, err)
+	if v != 3 || !applied || !tableExists(t, s, "a") || tableExists(t, s, "b") || !tableExists(t, s, "c2") {
+		t.Fatalf("with a gap: version %d, applied %v", v, applied)
+	}
+	v, applied, err = s.migrate(ctx, []migration{m1, m2, m3})
+	mustNil(t, err)
+	if v != 3 || !applied || !tableExists(t, s, "b") {
+		t.Fatalf("filling the gap: version %d, applied %v, table b %v", v, applied, tableExists(t, s, "b"))
+	}
+	v, applied, err = s.migrate(ctx, []migration{m1, m2, m3})
+	mustNil(t, err)
+	if v != 3 || applied {
+		t.Fatalf("again: version %d, applied %v", v, applied)
+	}
+	if _, _, err := s.migrate(ctx, []migration{m1, m3}); !errdefs.IsKind(err, errdefs.FailedPrecondition) {
+		t.Fatalf("a binary without migration 2 opened a database that has it: %v", err)
+	}
+	if _, _, err := s.migrate(ctx, []migration{m1, m2}); !errdefs.IsKind(err, errdefs.FailedPrecondition) {
+		t.Fatalf("a binary without migration 3 opened a database that has it: %v", err)
+	}
+}
+
+// TestOwnersMigration: applications and service principals stored before
+// the owners column existed come back with no owners.
+func TestOwnersMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "cerulean.db")
+	migs, err := loadMigrations()
+	mustNil(t, err)
+	i := slices.IndexFunc(migs, func(m migration) bool { return m.name == "0003_owners.sql" })
+	if i < 0 {
+		t.Fatal("no 0003_owners.sql migration")
+	}
+	old := rawStore(t, path)
+	_, _, err = old.migrate(ctx, migs[:i])
+	mustNil(t, err)
+	mustNil(t, old.Identity().CreateTenant(ctx, tenant))
+	_, err = old.db.ExecContext(ctx, `INSERT INTO applications (id_key, id, tenant_key, tenant_id, app_id_key, app_id,
+		display_name_key, display_name, description, sign_in_audience, identifier_uris, tags, notes, created_at)
+		VALUES ('a1', 'a1', ?, ?, 'app1', 'app1', 'old', 'old', '', 'AzureADMyOrg', '[]', '[]', '', ?)`,
+		key(tenant.ID), tenant.ID, formatTime(t0))
+	mustNil(t, err)
+	_, err = old.db.ExecContext(ctx, `INSERT INTO service_principals (id_key, id, tenant_key, tenant_id, app_id_key, app_id,
+		display_name_key, display_name, description, notes, account_enabled, app_role_assignment_required,
+		service_principal_names, service_principal_name_keys, tags, created_at)
+		VALUES ('s1', 's1', ?, ?, 'app1', 'app1', 'old', 'old', '', '', 1, 0, '["app1"]', '["app1"]', '[]', ?)`,
+		key(tenant.ID), tenant.ID, formatTime(t0))
+	mustNil(t, err)
+	mustNil(t, old.Close())
+
+	s, err := Open(ctx, path, nil)
+	mustNil(t, err)
+	defer s.Close()
+	app, err := s.Identity().GetApplication(ctx, tenant.ID, "a1")
+	mustNil(t, err)
+	sp, err := s.Identity().GetServicePrincipal(ctx, tenant.ID, "s1")
+	mustNil(t, err)
+	if app.Owners == nil || len(app.Owners) != 0 || sp.Owners == nil || len(sp.Owners) != 0 {
+		t.Fatalf("owners after migration: application %#v, service principal %#v", app.Owners, sp.Owners)
+	}
+	// And they round-trip from then on.
+	sp, err = s.Identity().UpdateServicePrincipal(ctx, tenant.ID, "s1", func(sp *identity.ServicePrincipal) error {
+		sp.Owners = []string{"o1"}
+		return nil
+	})
+	mustNil(t, err)
+	if !slices.Equal(sp.Owners, []string{"o1"}) {
+		t.Fatalf("owners after update: %v", sp.Owners)
+	}
+}
