@@ -1,7 +1,6 @@
 package app
 
 import (
-	"io"
 	"log/slog"
 	"os"
 	"testing"
@@ -16,7 +15,7 @@ import (
 func newTestApp(t *testing.T, dataDir string) *App {
 	t.Helper()
 	cfg := config.Config{DataDir: dataDir, Listen: "127.0.0.1:0", RegistryDomain: "azurecr.localhost", Location: "eastus", LogLevel: "info"}
-	a, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func TestSealOpen(t *testing.T) {
 		if bytes.Equal(s1, s2) {
 			t.Error("two seals of the same plaintext are equal (nonce reuse)")
 		}
-		if len(pt) > 0 && bytes.Contains(s1, pt) {
+		if len(pt) >= 8 && bytes.Contains(s1, pt) { // shorter ones occur in random bytes by chance
 			t.Error("sealed value contains the plaintext")
 		}
 		got, err := b.Open(s1)
