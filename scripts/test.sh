@@ -1,10 +1,29 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, vet, lint, then every test (unit,
-# integration, and end-to-end through the built binary).
+# The whole test suite: formatting, vet, lint, every Go test (unit,
+# integration, end-to-end through the built binary with skopeo, crane's and
+# oras' libraries), and the OCI distribution-spec conformance suite.
+#
+# Run as root on a fresh Debian machine it installs what the tests need
+# (skopeo) and adds the /etc/hosts entries that let third-party clients
+# reach registry login servers. Otherwise the tests that need them are
+# skipped with a message, unless CERULEAN_E2E_REQUIRE=1 (CI sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 golangci_version=v2.15.0
+registry_hosts="skopeotest.azurecr.localhost conformance.azurecr.localhost benchmark.azurecr.localhost"
+
+if [ "$(id -u)" = 0 ]; then
+	if ! command -v skopeo >/dev/null; then
+		echo "==> installing skopeo"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo >/dev/null
+	fi
+	if ! getent hosts conformance.azurecr.localhost >/dev/null; then
+		echo "==> adding registry login servers to /etc/hosts"
+		echo "127.0.0.1 $registry_hosts" >>/etc/hosts
+	fi
+fi
 
 echo "==> gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
@@ -26,3 +45,10 @@ fi
 
 echo "==> go test"
 go test -count=1 ./...
+
+echo "==> OCI distribution-spec conformance"
+if getent hosts conformance.azurecr.localhost >/dev/null || [ "${CERULEAN_E2E_REQUIRE:-}" = 1 ]; then
+	OCI_RESULTS_DIR="${OCI_RESULTS_DIR:-$(mktemp -d)}" bash scripts/conformance.sh
+else
+	echo "skipped: conformance.azurecr.localhost does not resolve (run as root, or add '127.0.0.1 $registry_hosts' to /etc/hosts)"
+fi

@@ -17,14 +17,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cerulean/cerulean/internal/blob/fileblob"
 	"github.com/cerulean/cerulean/internal/config"
 	"github.com/cerulean/cerulean/internal/identity"
 	"github.com/cerulean/cerulean/internal/rbac"
+	"github.com/cerulean/cerulean/internal/registry"
 	"github.com/cerulean/cerulean/internal/resource"
+	"github.com/cerulean/cerulean/internal/sealbox"
 	"github.com/cerulean/cerulean/internal/server"
+	"github.com/cerulean/cerulean/internal/server/acrtoken"
 	"github.com/cerulean/cerulean/internal/server/arm"
 	"github.com/cerulean/cerulean/internal/server/graph"
 	"github.com/cerulean/cerulean/internal/server/login"
+	"github.com/cerulean/cerulean/internal/server/oci"
 	"github.com/cerulean/cerulean/internal/store/sqlstore"
 	"github.com/cerulean/cerulean/internal/tlsca"
 	"github.com/cerulean/cerulean/internal/token"
@@ -35,14 +40,19 @@ type App struct {
 	cfg      config.Config
 	logger   *slog.Logger
 	store    *sqlstore.Store
+	blobs    *fileblob.Store
 	tls      *tlsca.Bundle
 	handler  http.Handler
 	listener net.Listener
 
-	Identity  *identity.Service
-	RBAC      *rbac.Service
-	Resources *resource.Service
+	Identity   *identity.Service
+	RBAC       *rbac.Service
+	Resources  *resource.Service
+	Registries *registry.Service
 }
+
+// gcInterval is how often registry garbage collection runs.
+const gcInterval = 10 * time.Minute
 
 // New builds the app: data dir, CA and serving certificate, signing key,
 // store, services, bootstrap identity, and the listener (bound here, so
@@ -67,22 +77,35 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, fmt.Errorf("token signing key: %w", err)
 	}
+	sealer, err := sealbox.LoadOrCreate(filepath.Join(cfg.DataDir, "keys", "registry-sealing-key"))
+	if err != nil {
+		return nil, fmt.Errorf("sealing key: %w", err)
+	}
+	blobs, err := fileblob.New(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
 	st, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, "cerulean.db"), logger)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, errors.Join(fmt.Errorf("store: %w", err), blobs.Close())
 	}
-	a := &App{cfg: cfg, logger: logger, store: st, tls: bundle}
+	a := &App{cfg: cfg, logger: logger, store: st, blobs: blobs, tls: bundle}
 	a.Identity = identity.NewService(identity.Config{Store: st.Identity(), Signer: signer})
 	a.Resources = resource.NewService(st.Resources(), nil)
 	a.RBAC = rbac.NewService(st.RBAC(), directory{a.Identity}, nil)
 
 	if err := a.bootstrap(ctx); err != nil {
-		return nil, errors.Join(fmt.Errorf("bootstrap: %w", err), st.Close())
+		return nil, errors.Join(fmt.Errorf("bootstrap: %w", err), a.closeBackends())
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return nil, errors.Join(err, st.Close())
+		return nil, errors.Join(err, a.closeBackends())
 	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	a.Registries = registry.NewService(registry.Config{
+		Store: st.Registry(), Blobs: blobs, Sealer: sealer,
+		Domain: cfg.RegistryDomain, Port: port, Logger: logger,
+	})
 	a.handler = server.Middleware(logger, a.routes(signer, loginHosts(host, ln.Addr())))
 	a.listener = server.NewTLSListener(ln, &tls.Config{
 		Certificates: []tls.Certificate{bundle.Cert},
@@ -100,12 +123,27 @@ func (a *App) CAFile() string { return a.tls.CAFile }
 // Handler is the app's HTTP handler (for in-process tests).
 func (a *App) Handler() http.Handler { return a.handler }
 
-// routes sends each request to its surface: ARM, Graph, health, or login.
+// routes sends each request to its surface: a registry host's requests to
+// the ACR token service or the OCI data plane; the server host's to ARM,
+// Graph, health, or login.
 func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
-	armH := arm.New(arm.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Resources: a.Resources})
+	armH := arm.New(arm.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Resources: a.Resources,
+		Types: arm.RegistriesTypes(a.Registries)})
 	graphH := graph.New(graph.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Resources: a.Resources})
 	loginH := login.New(login.Config{Logger: a.logger, Identity: a.Identity, Signer: signer, Hosts: hosts})
+	tokens := acrtoken.New(acrtoken.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Registries: a.Registries, Signer: signer})
+	dataPlane := oci.New(oci.Config{Logger: a.logger, Registries: a.Registries, Auth: tokens})
+	registrySuffix := "." + a.cfg.RegistryDomain
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if host := hostOnly(r.Host); strings.HasSuffix(host, registrySuffix) {
+			switch r.URL.Path {
+			case "/oauth2/token", "/oauth2/exchange":
+				tokens.ServeHTTP(w, r)
+			default:
+				dataPlane.ServeHTTP(w, r)
+			}
+			return
+		}
 		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		switch strings.ToLower(first) {
 		case "subscriptions", "providers", "tenants":
@@ -136,6 +174,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(a.listener) }()
+	gcCtx, stopGC := context.WithCancel(ctx)
+	gcDone := make(chan struct{})
+	go func() { a.Registries.RunGC(gcCtx, gcInterval); close(gcDone) }()
 	a.logger.InfoContext(ctx, "cerulean serving", "addr", a.Addr().String(), "data_dir", a.cfg.DataDir,
 		"registry_domain", a.cfg.RegistryDomain, "ca_file", a.tls.CAFile)
 
@@ -148,16 +189,30 @@ func (a *App) Run(ctx context.Context) error {
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
+	stopGC()
+	<-gcDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	return errors.Join(err, a.store.Close())
+	return errors.Join(err, a.closeBackends())
 }
 
 // Close releases the app's resources without serving (when Run is not
 // called).
 func (a *App) Close() error {
-	return errors.Join(a.listener.Close(), a.store.Close())
+	return errors.Join(a.listener.Close(), a.closeBackends())
+}
+
+func (a *App) closeBackends() error {
+	return errors.Join(a.store.Close(), a.blobs.Close())
+}
+
+// hostOnly strips the port and lower-cases a Host header.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		hostport = h
+	}
+	return strings.ToLower(hostport)
 }
 
 // loginHosts lists the host:port names clients may use as the Entra
