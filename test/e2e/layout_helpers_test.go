@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -36,3 +37,5 @@ func writeLayout(dir string, img v1.Image) error {
 	}
 	return p.AppendImage(img, layout.WithAnnotations(map[string]string{ocispec.AnnotationRefName: "v1"}))
 }
+
+func ocispecVersioned() specs.Versioned { return specs.Versioned{SchemaVersion: 2} }
