@@ -25,6 +25,7 @@ const (
 	argListOpt                 // nargs='*': zero or more values
 	argFlag                    // action='store_true'
 	argTriState                // get_three_state_flag: nargs='?', true/false, bare means true
+	argAppend                  // action='append': one value per occurrence, all kept
 )
 
 // argDef declares one argument of a command.
@@ -147,7 +148,7 @@ func parseArgs(prog string, defs []*argDef, tokens []string) (*args, error) {
 				return nil, &usageError{msg: fmt.Sprintf("argument %s: ignored explicit argument %s", def.name(), pyRepr(explicit))}
 			}
 			res.values[def.dest] = []string{}
-		case argValue:
+		case argValue, argAppend:
 			var v string
 			switch {
 			case hasExplicit:
@@ -162,7 +163,11 @@ func parseArgs(prog string, defs []*argDef, tokens []string) (*args, error) {
 			if err != nil {
 				return nil, err
 			}
-			res.values[def.dest] = []string{cv}
+			if def.kind == argAppend {
+				res.values[def.dest] = append(res.values[def.dest], cv)
+			} else {
+				res.values[def.dest] = []string{cv}
+			}
 		case argTriState:
 			v := "true"
 			switch {

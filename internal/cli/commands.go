@@ -104,6 +104,15 @@ func commandTable() []*command {
 		acrCheckNameCommand(),
 		acrCredentialShowCommand(),
 		acrCredentialRenewCommand(),
+		acrLoginCommand(),
+		acrImportCommand(),
+		acrRepositoryListCommand(),
+		acrRepositoryShowCommand(),
+		acrRepositoryShowTagsCommand(),
+		acrRepositoryShowManifestsCommand(),
+		acrRepositoryUpdateCommand(),
+		acrRepositoryDeleteCommand(),
+		acrRepositoryUntagCommand(),
 	}
 }
 
@@ -112,6 +121,7 @@ var groupHelp = map[string]string{
 	"account":          "Manage Azure subscription information.",
 	"acr":              "Manage private registries with Azure Container Registries.",
 	"acr credential":   "Manage login credentials for Azure Container Registries.",
+	"acr repository":   "Manage repositories (image names) for Azure Container Registries.",
 	"ad":               "Manage Microsoft Entra ID (formerly known as Azure Active Directory, Azure AD, AAD) entities needed for Azure role-based access control (Azure RBAC) through Microsoft Graph API.",
 	"ad app":           "Manage Microsoft Entra applications.",
 	"ad sp":            "Manage Microsoft Entra service principals.",

@@ -82,7 +82,7 @@ func newFakeAzure() *fakeAzure {
 		})
 	}
 	f.assignments = append(f.assignments, f.newAssignment("/subscriptions/"+fakeSubscription, f.definitions[0].ID, fakeOwnerObject, "ServicePrincipal"))
-	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
+	f.srv = newFakeTLSServer(f) // acr_repository_fake_test.go: also serves the registry data plane
 	return f
 }
 
