@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# The identity and RBAC scenario, written for `az`: run it against a
-# running Cerulean server with `az` on PATH (the cerulean binary through a
-# link named az). CERULEAN_ENDPOINT and CERULEAN_DATA_DIR tell az where the
-# server and its CA are. Every step checks its result; the first failure
-# stops the script with a non-zero exit code.
+# The seed scenario so far, written for `az`: identities and RBAC, then a
+# private registry that a service principal holding acrpush pushes an image
+# to and one holding acrpull reads from. Run it against a running Cerulean
+# server with `az` on PATH (the cerulean binary through a link named az).
+# CERULEAN_ENDPOINT and CERULEAN_DATA_DIR tell az where the server and its
+# CA are. Every step checks its result; the first failure stops the script
+# with a non-zero exit code.
 set -euo pipefail
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 owner_dir="$work/owner"
 reader_dir="$work/reader"
+pusher_dir="$work/pusher"
+puller_dir="$work/puller"
+registry="mycontainerregistry$RANDOM"
 group="myResourceGroup-$RANDOM"
 sp_name="reader-sp-$RANDOM"
 
@@ -17,6 +22,29 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 fail() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
 as_owner() { AZURE_CONFIG_DIR="$owner_dir" az "$@"; }
 as_reader() { AZURE_CONFIG_DIR="$reader_dir" az "$@"; }
+as_pusher() { AZURE_CONFIG_DIR="$pusher_dir" az "$@"; }
+as_puller() { AZURE_CONFIG_DIR="$puller_dir" az "$@"; }
+
+# make_image DIR: a one-layer OCI image layout tagged v1, built with tar
+# and sha256sum only.
+make_image() {
+	local dir=$1 tmp layer config manifest
+	tmp=$(mktemp -d)
+	mkdir -p "$dir/blobs/sha256"
+	printf 'hello from cerulean\n' >"$tmp/hello.txt"
+	tar --sort=name --mtime=@0 --owner=0 --group=0 -C "$tmp" -cf "$tmp/layer.tar" hello.txt
+	blob() { local d; d=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$dir/blobs/sha256/$d"; echo "sha256:$d $(stat -c %s "$1")"; }
+	read -r layer layer_size < <(blob "$tmp/layer.tar")
+	printf '{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh","-c","cat /hello.txt"]},"rootfs":{"type":"layers","diff_ids":["%s"]}}' "$layer" >"$tmp/config.json"
+	read -r config config_size < <(blob "$tmp/config.json")
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s}]}' \
+		"$config" "$config_size" "$layer" "$layer_size" >"$tmp/manifest.json"
+	read -r manifest manifest_size < <(blob "$tmp/manifest.json")
+	printf '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}' \
+		"$manifest" "$manifest_size" >"$dir/index.json"
+	rm -rf "$tmp"
+}
 # expect_refusal WANT CMD...: CMD must fail and print WANT on stderr.
 expect_refusal() {
 	local want=$1 err
@@ -71,7 +99,34 @@ new_password=$(as_owner ad app credential reset --id "$sp_app_id" --query passwo
 expect_refusal AADSTS7000215 as_reader login --service-principal -u "$sp_app_id" -p "$sp_password" --tenant "$tenant"
 as_reader login --service-principal -u "$sp_app_id" -p "$new_password" --tenant "$tenant" --allow-no-subscriptions -o none
 
+step "az acr create --resource-group $group --name $registry --sku Basic"
+as_owner acr create --resource-group "$group" --name "$registry" --sku Basic -o none
+acr_registry_id=$(as_owner acr show --name "$registry" --query id --output tsv)
+login_server=$(as_owner acr show --name "$registry" --query loginServer --output tsv)
+
+step "service principals for pushing (acrpush) and pulling (acrpull)"
+push_passwd=$(as_owner ad sp create-for-rbac --name "$registry-push-sp" --scopes "$acr_registry_id" --role acrpush --query password --output tsv)
+push_app_id=$(as_owner ad sp list --display-name "$registry-push-sp" --query "[].appId" --output tsv)
+sp_passwd=$(as_owner ad sp create-for-rbac --name "$registry-pull-sp" --scopes "$acr_registry_id" --role acrpull --query password --output tsv)
+sp_app_id2=$(as_owner ad sp list --display-name "$registry-pull-sp" --query "[].appId" --output tsv)
+
+step "the acrpush principal pushes myimage:v1"
+make_image "$work/image"
+as_pusher login --service-principal -u "$push_app_id" -p "$push_passwd" --tenant "$tenant" --allow-no-subscriptions -o none
+as_pusher acr import --name "$registry" --source "oci-layout:$work/image:v1" --image myimage:v1
+
+step "the acrpull principal reads it and may not change it"
+as_puller login --service-principal -u "$sp_app_id2" -p "$sp_passwd" --tenant "$tenant" --allow-no-subscriptions -o none
+[ "$(as_puller acr repository show-tags --name "$registry" --repository myimage --output tsv)" = "v1" ] || fail "myimage:v1 not visible to the acrpull principal"
+token=$(as_puller acr login --name "$registry" --expose-token --query accessToken --output tsv)
+[ -n "$token" ] || fail "no registry token for the acrpull principal"
+expect_refusal "authentication required" as_puller acr repository untag --name "$registry" --image myimage:v1
+printf 'image %s/myimage:v1 is ready for %s\n' "$login_server" "$sp_app_id2" >&2
+
 step "clean up"
+as_owner acr delete --name "$registry" --yes
+as_owner ad sp delete --id "$push_app_id"
+as_owner ad sp delete --id "$sp_app_id2"
 as_owner ad sp delete --id "$sp_app_id"
 as_owner group delete --name "$group" --yes
 [ "$(as_owner group exists --name "$group")" = "false" ] || fail "group $group still exists"

@@ -71,19 +71,17 @@ func runACRImport(i *inv) (any, error) {
 	if username != "" && password == "" {
 		return nil, errorf("%s", importCredentialsInvalid)
 	}
-	s, name, group, err := i.registryTarget()
+	// Azure imports on the server, an ARM action (importImage) that needs
+	// rights on the registry resource. Cerulean copies on the client through
+	// the data plane, so what counts is the right to push: the target is
+	// resolved like the other data-plane commands, falling back to the
+	// login server when the caller cannot see the registry in ARM (an
+	// AcrPush principal), and the token service grants push or refuses it.
+	d, err := i.acrData()
 	if err != nil {
 		return nil, err
 	}
-	d, err := i.acrDataFor(s)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.arm().GetRegistry(i.ctx, s.subscriptionID(), group, name)
-	if err != nil {
-		return nil, err
-	}
-	target, err := d.open(name, group, r.Properties.LoginServer, &r)
+	target, err := d.registry()
 	if err != nil {
 		return nil, err
 	}
