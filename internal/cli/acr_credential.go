@@ -7,6 +7,22 @@ func adminNotEnabled(name string) error {
 	return errorf("Run 'az acr update -n %s --admin-enabled true' to enable admin first.", name)
 }
 
+// adminTarget is registryTarget for a registry whose admin user is
+// enabled.
+func (i *inv) adminTarget() (s *session, name, group string, err error) {
+	if s, name, group, err = i.registryTarget(); err != nil {
+		return nil, "", "", err
+	}
+	r, err := s.arm().GetRegistry(i.ctx, s.subscriptionID(), group, name)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if !r.Properties.AdminUserEnabled {
+		return nil, "", "", adminNotEnabled(name)
+	}
+	return s, name, group, nil
+}
+
 // az acr credential show (a show command: 404 exits 3).
 func acrCredentialShowCommand() *command {
 	return &command{
@@ -17,16 +33,9 @@ func acrCredentialShowCommand() *command {
 		table:        transformCredentials,
 		args:         []*argDef{acrNameArg(), acrGroupArg(false)},
 		run: func(i *inv) (any, error) {
-			s, name, group, err := i.registryTarget()
+			s, name, group, err := i.adminTarget()
 			if err != nil {
 				return nil, err
-			}
-			r, err := s.arm().GetRegistry(i.ctx, s.subscriptionID(), group, name)
-			if err != nil {
-				return nil, err
-			}
-			if !r.Properties.AdminUserEnabled {
-				return nil, adminNotEnabled(name)
 			}
 			c, err := s.arm().ListRegistryCredentials(i.ctx, s.subscriptionID(), group, name)
 			if err != nil {
@@ -51,16 +60,9 @@ func acrCredentialRenewCommand() *command {
 			acrGroupArg(false),
 		},
 		run: func(i *inv) (any, error) {
-			s, name, group, err := i.registryTarget()
+			s, name, group, err := i.adminTarget()
 			if err != nil {
 				return nil, err
-			}
-			r, err := s.arm().GetRegistry(i.ctx, s.subscriptionID(), group, name)
-			if err != nil {
-				return nil, err
-			}
-			if !r.Properties.AdminUserEnabled {
-				return nil, adminNotEnabled(name)
 			}
 			c, err := s.arm().RegenerateRegistryCredential(i.ctx, s.subscriptionID(), group, name, i.args.str("password_name"))
 			if err != nil {

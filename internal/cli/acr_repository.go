@@ -133,6 +133,16 @@ func (d *acrData) request(r *acrRegistry, cred client.RegistryCredential, method
 	return nil, "", errorf("%s", last)
 }
 
+// commandResult is request for what a command prints: the result, or
+// nothing at all when the response had none.
+func (d *acrData) commandResult(r *acrRegistry, cred client.RegistryCredential, method, path string, body any, resultIndex string) (any, error) {
+	result, _, err := d.request(r, cred, method, path, nil, body, resultIndex)
+	if err != nil || result == nil {
+		return nil, err
+	}
+	return result, nil
+}
+
 var registryStatusMessages = map[int]string{
 	http.StatusUnauthorized:     "Authentication required.",
 	http.StatusNotFound:         "The requested data does not exist.",
@@ -265,13 +275,17 @@ func parseImageName(image string, allowDigest bool) (repository, tag, digest str
 	return "", "", "", errorf("The name of the image may include a tag in the format 'name:tag'.")
 }
 
-// repositoryOrImage is _validate_parameters: exactly one of the two.
-func (i *inv) repositoryOrImage() (string, string, error) {
+// repositoryOrImage is _validate_parameters: exactly one of the two,
+// --image split into its repository and its tag or digest.
+func (i *inv) repositoryOrImage() (repository, tag, digest string, err error) {
 	repository, image := i.args.str("repository"), i.args.str("image")
 	if (repository == "") == (image == "") {
-		return "", "", errorf("Usage error: --image IMAGE | --repository REPOSITORY")
+		return "", "", "", errorf("Usage error: --image IMAGE | --repository REPOSITORY")
 	}
-	return repository, image, nil
+	if image == "" {
+		return repository, "", "", nil
+	}
+	return parseImageName(image, true)
 }
 
 // ---- list, show-tags, show-manifests ----------------------------------------------------------
@@ -297,6 +311,21 @@ func acrRepositoryListCommand() *command {
 	}
 }
 
+// listRepositoryItems lists /acr/v1/<--repository>/<child> (_tags or
+// _manifests) with --top and --orderby; resultIndex is the list's key.
+func (i *inv) listRepositoryItems(child, resultIndex string) ([]json.RawMessage, error) {
+	top, err := i.topArg()
+	if err != nil {
+		return nil, err
+	}
+	repository := i.args.str("repository")
+	d, r, cred, err := i.repoAccess(repository, permMetadataRead)
+	if err != nil {
+		return nil, err
+	}
+	return d.list(r, cred, repoPath("/acr/v1/", repository, child), resultIndex, top, i.args.str("orderby"))
+}
+
 // az acr repository show-tags: tag names, or the tag attributes with
 // --detail.
 func acrRepositoryShowTagsCommand() *command {
@@ -306,16 +335,7 @@ func acrRepositoryShowTagsCommand() *command {
 		subscription: true,
 		args:         repoArgs(withRequired(repoRepositoryArg), repoTopArg, repoOrderbyArg, repoDetailArg),
 		run: func(i *inv) (any, error) {
-			top, err := i.topArg()
-			if err != nil {
-				return nil, err
-			}
-			repository := i.args.str("repository")
-			d, r, cred, err := i.repoAccess(repository, permMetadataRead)
-			if err != nil {
-				return nil, err
-			}
-			items, err := d.list(r, cred, repoPath("/acr/v1/", repository, "_tags"), "tags", top, i.args.str("orderby"))
+			items, err := i.listRepositoryItems("_tags", "tags")
 			if err != nil || i.args.flag("detail") {
 				return items, err
 			}
@@ -352,16 +372,7 @@ func acrRepositoryShowManifestsCommand() *command {
 		args:         repoArgs(withRequired(repoRepositoryArg), repoTopArg, repoOrderbyArg, repoDetailArg),
 		run: func(i *inv) (any, error) {
 			i.app.log.warnf(logKnack, "This command has been deprecated and will be removed in a future release. Use 'acr manifest metadata list' instead.")
-			top, err := i.topArg()
-			if err != nil {
-				return nil, err
-			}
-			repository := i.args.str("repository")
-			d, r, cred, err := i.repoAccess(repository, permMetadataRead)
-			if err != nil {
-				return nil, err
-			}
-			items, err := d.list(r, cred, repoPath("/acr/v1/", repository, "_manifests"), "manifests", top, i.args.str("orderby"))
+			items, err := i.listRepositoryItems("_manifests", "manifests")
 			if err != nil || i.args.flag("detail") {
 				return items, err
 			}

@@ -26,15 +26,9 @@ func acrRepositoryDeleteCommand() *command {
 }
 
 func runACRRepositoryDelete(i *inv) (any, error) {
-	repository, image, err := i.repositoryOrImage()
+	repository, tag, digest, err := i.repositoryOrImage()
 	if err != nil {
 		return nil, err
-	}
-	var tag, digest string
-	if image != "" {
-		if repository, tag, digest, err = parseImageName(image, true); err != nil {
-			return nil, err
-		}
 	}
 	d, r, cred, err := i.repoAccess(repository, permDeleteMetaRead)
 	if err != nil {
@@ -53,11 +47,7 @@ func runACRRepositoryDelete(i *inv) (any, error) {
 		}
 		path = repoPath("/acr/v1/", repository)
 	}
-	result, _, err := d.request(r, cred, http.MethodDelete, path, nil, nil, "")
-	if err != nil || result == nil {
-		return nil, err
-	}
-	return result, nil
+	return d.commandResult(r, cred, http.MethodDelete, path, nil, "")
 }
 
 // confirmManifestDelete is _delete_manifest_confirmation: resolve the tag
@@ -129,11 +119,7 @@ func acrRepositoryUntagCommand() *command {
 			if err != nil {
 				return nil, err
 			}
-			result, _, err := d.request(r, cred, http.MethodDelete, repoPath("/acr/v1/", repository, "_tags", tag), nil, nil, "")
-			if err != nil || result == nil {
-				return nil, err
-			}
-			return result, nil
+			return d.commandResult(r, cred, http.MethodDelete, repoPath("/acr/v1/", repository, "_tags", tag), nil, "")
 		},
 	}
 }

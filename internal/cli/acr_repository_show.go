@@ -71,15 +71,9 @@ func acrRepositoryUpdateCommand() *command {
 // repositoryAttributes reads or patches the attributes --repository or
 // --image names.
 func (i *inv) repositoryAttributes(method string, body any, permission string) (any, error) {
-	repository, image, err := i.repositoryOrImage()
+	repository, tag, digest, err := i.repositoryOrImage()
 	if err != nil {
 		return nil, err
-	}
-	var tag, digest string
-	if image != "" {
-		if repository, tag, digest, err = parseImageName(image, true); err != nil {
-			return nil, err
-		}
 	}
 	d, r, cred, err := i.repoAccess(repository, permission)
 	if err != nil {
@@ -92,11 +86,7 @@ func (i *inv) repositoryAttributes(method string, body any, permission string) (
 	case digest != "":
 		path, index = repoPath("/acr/v1/", repository, "_manifests", digest), "manifest"
 	}
-	result, _, err := d.request(r, cred, method, path, nil, body, index)
-	if err != nil || result == nil {
-		return nil, err
-	}
-	return result, nil
+	return d.commandResult(r, cred, method, path, body, index)
 }
 
 // getManifestDigest is _get_manifest_digest: the digest a tag points at.

@@ -12,7 +12,7 @@ func acrUpdateCommand() *command {
 		short:        "Update an Azure Container Registry.",
 		subscription: true,
 		table:        transformRegistries,
-		args: []*argDef{
+		args: append([]*argDef{
 			acrNameArg(),
 			acrGroupArg(false),
 			{dest: "sku", options: []string{"--sku"}, kind: argValue, choices: acrSKUs, help: "The SKU of the container registry."},
@@ -21,15 +21,7 @@ func acrUpdateCommand() *command {
 			{dest: "anonymous_pull_enabled", options: []string{"--anonymous-pull-enabled"}, kind: argTriState, choices: []string{"false", "true"},
 				help: "Enable registry-wide pull from unauthenticated clients."},
 			acrTagsArg,
-			{dest: "properties_to_set", options: []string{"--set"}, kind: argList, group: "Generic Update Arguments",
-				help: "Update an object by specifying a property path and value to set. Example: --set property1.property2=<value>."},
-			{dest: "properties_to_add", options: []string{"--add"}, kind: argList, group: "Generic Update Arguments",
-				help: "Add an object to a list of objects by specifying a path and key value pairs. Example: --add property.listProperty <key=value, string or JSON string>."},
-			{dest: "properties_to_remove", options: []string{"--remove"}, kind: argList, group: "Generic Update Arguments",
-				help: "Remove a property or an element from a list. Example: --remove property.list <indexToRemove> OR --remove propertyToRemove."},
-			{dest: "force_string", options: []string{"--force-string"}, kind: argFlag, group: "Generic Update Arguments",
-				help: "When using 'set' or 'add', preserve string literals instead of attempting to convert to JSON."},
-		},
+		}, genericUpdateArgs...),
 		run: runACRUpdate,
 	}
 }
@@ -87,36 +79,8 @@ func acrUpdateParameters(i *inv) (map[string]any, error) {
 		}
 		params["tags"] = tags
 	}
-	force := i.args.flag("force_string")
-	for _, expr := range i.args.list("properties_to_set") {
-		path, value, ok := strings.Cut(expr, "=")
-		if !ok {
-			return nil, errorf("usage error: --set property=value")
-		}
-		if err := setPath(params, splitPath(path), parseValue(value, force)); err != nil {
-			return nil, err
-		}
-	}
-	if vals := i.args.list("properties_to_add"); len(vals) > 0 {
-		target, err := getPath(params, splitPath(vals[0]))
-		if err != nil {
-			return nil, err
-		}
-		list, ok := target.([]any)
-		if !ok && target != nil {
-			return nil, errorf("invalid syntax: --add property.list <key=value, string or JSON string>")
-		}
-		for _, v := range vals[1:] {
-			list = append(list, parseValue(v, force))
-		}
-		if err := setPath(params, splitPath(vals[0]), list); err != nil {
-			return nil, err
-		}
-	}
-	if vals := i.args.list("properties_to_remove"); len(vals) > 0 {
-		if err := removePath(params, splitPath(vals[0]), vals[1:]); err != nil {
-			return nil, err
-		}
+	if err := i.applyGenericUpdate(params); err != nil {
+		return nil, err
 	}
 	return params, nil
 }

@@ -187,9 +187,9 @@ func resourceGroupOfID(id string) *string {
 	return &parts[4]
 }
 
-// roleAssignmentOut is a role assignment as az prints it: the 2022-04-01
-// SDK model flattened (attribute order), plus resourceGroup.
-type roleAssignmentOut struct {
+// roleAssignmentModel is the 2022-04-01 SDK model flattened, in its
+// attribute order.
+type roleAssignmentModel struct {
 	ID                                 string  `json:"id"`
 	Name                               string  `json:"name"`
 	Type                               string  `json:"type"`
@@ -205,29 +205,22 @@ type roleAssignmentOut struct {
 	CreatedBy                          *string `json:"createdBy"`
 	UpdatedBy                          *string `json:"updatedBy"`
 	DelegatedManagedIdentityResourceID *string `json:"delegatedManagedIdentityResourceId"`
-	ResourceGroup                      *string `json:"resourceGroup,omitempty"`
 }
 
-// roleAssignmentListOut adds the names az role assignment list fills in.
+// roleAssignmentOut is a role assignment as az prints it: the model plus
+// resourceGroup.
+type roleAssignmentOut struct {
+	roleAssignmentModel
+	ResourceGroup *string `json:"resourceGroup,omitempty"`
+}
+
+// roleAssignmentListOut adds the names az role assignment list fills in
+// (before resourceGroup, as az prints them).
 type roleAssignmentListOut struct {
-	ID                                 string  `json:"id"`
-	Name                               string  `json:"name"`
-	Type                               string  `json:"type"`
-	Scope                              string  `json:"scope"`
-	RoleDefinitionID                   string  `json:"roleDefinitionId"`
-	PrincipalID                        string  `json:"principalId"`
-	PrincipalType                      *string `json:"principalType"`
-	Description                        *string `json:"description"`
-	Condition                          *string `json:"condition"`
-	ConditionVersion                   *string `json:"conditionVersion"`
-	CreatedOn                          *string `json:"createdOn"`
-	UpdatedOn                          *string `json:"updatedOn"`
-	CreatedBy                          *string `json:"createdBy"`
-	UpdatedBy                          *string `json:"updatedBy"`
-	DelegatedManagedIdentityResourceID *string `json:"delegatedManagedIdentityResourceId"`
-	RoleDefinitionName                 *string `json:"roleDefinitionName"`
-	PrincipalName                      string  `json:"principalName"`
-	ResourceGroup                      *string `json:"resourceGroup,omitempty"`
+	roleAssignmentModel
+	RoleDefinitionName *string `json:"roleDefinitionName"`
+	PrincipalName      string  `json:"principalName"`
+	ResourceGroup      *string `json:"resourceGroup,omitempty"`
 }
 
 func strPtrOrNil(s string) *string {
@@ -240,22 +233,23 @@ func strPtrOrNil(s string) *string {
 func flattenAssignment(r arm.RoleAssignment) roleAssignmentOut {
 	p := r.Properties
 	return roleAssignmentOut{
-		ID: r.ID, Name: r.Name, Type: r.Type, Scope: p.Scope, RoleDefinitionID: p.RoleDefinitionID,
-		PrincipalID: p.PrincipalID, PrincipalType: strPtrOrNil(p.PrincipalType), Description: p.Description,
-		Condition: p.Condition, ConditionVersion: p.ConditionVersion,
-		CreatedOn: pyTime(p.CreatedOn), UpdatedOn: pyTime(p.UpdatedOn), CreatedBy: p.CreatedBy, UpdatedBy: p.UpdatedBy,
-		DelegatedManagedIdentityResourceID: p.DelegatedManagedIdentityResourceID,
-		ResourceGroup:                      resourceGroupOfID(r.ID),
+		roleAssignmentModel: roleAssignmentModel{
+			ID: r.ID, Name: r.Name, Type: r.Type, Scope: p.Scope, RoleDefinitionID: p.RoleDefinitionID,
+			PrincipalID: p.PrincipalID, PrincipalType: strPtrOrNil(p.PrincipalType), Description: p.Description,
+			Condition: p.Condition, ConditionVersion: p.ConditionVersion,
+			CreatedOn: pyTime(p.CreatedOn), UpdatedOn: pyTime(p.UpdatedOn), CreatedBy: p.CreatedBy, UpdatedBy: p.UpdatedBy,
+			DelegatedManagedIdentityResourceID: p.DelegatedManagedIdentityResourceID,
+		},
+		ResourceGroup: resourceGroupOfID(r.ID),
 	}
 }
 
 func (o roleAssignmentOut) listItem(roleName *string, principalName string) roleAssignmentListOut {
 	return roleAssignmentListOut{
-		ID: o.ID, Name: o.Name, Type: o.Type, Scope: o.Scope, RoleDefinitionID: o.RoleDefinitionID,
-		PrincipalID: o.PrincipalID, PrincipalType: o.PrincipalType, Description: o.Description,
-		Condition: o.Condition, ConditionVersion: o.ConditionVersion, CreatedOn: o.CreatedOn, UpdatedOn: o.UpdatedOn,
-		CreatedBy: o.CreatedBy, UpdatedBy: o.UpdatedBy, DelegatedManagedIdentityResourceID: o.DelegatedManagedIdentityResourceID,
-		RoleDefinitionName: roleName, PrincipalName: principalName, ResourceGroup: o.ResourceGroup,
+		roleAssignmentModel: o.roleAssignmentModel,
+		RoleDefinitionName:  roleName,
+		PrincipalName:       principalName,
+		ResourceGroup:       o.ResourceGroup,
 	}
 }
 

@@ -11,19 +11,16 @@ package client
 // certificate against the login server's name, and it dials nothing else.
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/cerulean/cerulean/api/oci"
 	"github.com/cerulean/cerulean/internal/errdefs"
@@ -161,51 +158,18 @@ func decodeRegistryError(method, rawURL string, resp *RegistryResponse) *errdefs
 	return &errdefs.Error{Kind: KindForStatus(resp.StatusCode, re.Code), Reason: re.Code, Message: msg, Cause: re}
 }
 
-// registryCall is one data-plane request.
-type registryCall struct {
-	method string
-	url    string
-	header http.Header
-	body   []byte
-}
-
-// send performs a request and reads the response (at most 64 MiB). Any
-// status is returned as is; only a missing response is an error.
-func (r *Registry) send(ctx context.Context, rc registryCall) (*RegistryResponse, error) {
+// send performs a request on the login server and reads the response (at
+// most 64 MiB). Any status is returned as is; only a missing response is
+// an error.
+func (r *Registry) send(ctx context.Context, rc call) (*RegistryResponse, error) {
 	if !r.c.sameOrigin(rc.url) {
 		return nil, fmt.Errorf("client: refusing to send a registry request to another host: %s", redactURL(rc.url))
 	}
-	var body io.Reader
-	if rc.body != nil {
-		body = bytes.NewReader(rc.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, rc.method, rc.url, body)
+	resp, err := r.c.send(ctx, rc)
 	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+		return nil, err
 	}
-	for k, vs := range rc.header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	req.Header.Set("User-Agent", r.c.userAgent)
-	r.c.logRequest(ctx, req, rc.body)
-	start := time.Now()
-	resp, err := r.c.hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, &TransportError{Method: rc.method, URL: redactURL(rc.url), Err: err}
-	}
-	defer func() { _ = resp.Body.Close() }()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("client: %s %s: reading response: %w", rc.method, redactURL(rc.url), err)
-	}
-	r.c.logResponse(ctx, &response{status: resp.StatusCode, header: resp.Header, body: data}, time.Since(start))
-	return &RegistryResponse{StatusCode: resp.StatusCode, Header: resp.Header, Body: data}, nil
+	return &RegistryResponse{StatusCode: resp.status, Header: resp.header, Body: resp.body}, nil
 }
 
 // url builds https://<login server><path>?<query>; path is used as given
@@ -225,14 +189,9 @@ func (r *Registry) url(path string, q url.Values) string {
 // non-2xx one is also returned as an *errdefs.Error with a *RegistryError
 // cause.
 func (r *Registry) Do(ctx context.Context, method, path string, q url.Values, cred RegistryCredential, in any) (*RegistryResponse, error) {
-	rc := registryCall{method: method, url: r.url(path, q), header: http.Header{"Authorization": {cred.Authorization()}}}
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return nil, fmt.Errorf("client: encoding request body: %w", err)
-		}
-		rc.body = data
-		rc.header.Set("Content-Type", "application/json")
+	rc := call{method: method, url: r.url(path, q), header: http.Header{"Authorization": {cred.Authorization()}}}
+	if err := rc.setJSON(in); err != nil {
+		return nil, err
 	}
 	resp, err := r.send(ctx, rc)
 	if err != nil {

@@ -40,7 +40,7 @@ func (c Challenge) Scope() string { return c.Params["scope"] }
 
 // Ping is GET https://<login server>/v2/ without credentials.
 func (r *Registry) Ping(ctx context.Context) (Challenge, error) {
-	resp, err := r.send(ctx, registryCall{method: http.MethodGet, url: r.url("/v2/", nil)})
+	resp, err := r.send(ctx, call{method: http.MethodGet, url: r.url("/v2/", nil)})
 	if err != nil {
 		return Challenge{}, err
 	}
@@ -104,7 +104,7 @@ func (r *Registry) tokenURL(realm, path string) (string, error) {
 // postForm posts a form to a token endpoint and decodes the JSON answer;
 // any status but 200 is an error carrying the status.
 func (r *Registry) postForm(ctx context.Context, u string, form url.Values, out any) error {
-	resp, err := r.send(ctx, registryCall{method: http.MethodPost, url: u,
+	resp, err := r.send(ctx, call{method: http.MethodPost, url: u,
 		header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, body: []byte(form.Encode())})
 	if err != nil {
 		return err
@@ -202,7 +202,7 @@ func (r *Registry) BasicLogin(ctx context.Context, realm, service, username, pas
 		return LoginResult{}, err
 	}
 	u += "?" + url.Values{"account": {username}, "client_id": {"docker"}, "offline_token": {"true"}, "service": {service}}.Encode()
-	resp, err := r.send(ctx, registryCall{method: http.MethodGet, url: u, header: http.Header{"Authorization": {basicAuth(username, password)}}})
+	resp, err := r.send(ctx, call{method: http.MethodGet, url: u, header: http.Header{"Authorization": {basicAuth(username, password)}}})
 	if err != nil {
 		return LoginResult{}, err
 	}

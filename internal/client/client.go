@@ -189,6 +189,7 @@ type response struct {
 
 // call describes one request.
 type call struct {
+	// surface names the error envelope do decodes.
 	surface Surface
 	method  string
 	url     string
@@ -198,7 +199,28 @@ type call struct {
 	ok []int
 }
 
+// do sends a request (asking for JSON unless it says otherwise) and
+// decodes any status r does not accept into an error.
 func (c *Client) do(ctx context.Context, r call) (*response, error) {
+	if r.header.Get("Accept") == "" {
+		if r.header == nil {
+			r.header = http.Header{}
+		}
+		r.header.Set("Accept", "application/json")
+	}
+	out, err := c.send(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if !statusOK(out.status, r.ok) {
+		return out, DecodeError(r.surface, r.method, r.url, out.status, out.header, out.body)
+	}
+	return out, nil
+}
+
+// send performs a request and reads the response (at most 64 MiB). Any
+// status is returned as is; only a missing response is an error.
+func (c *Client) send(ctx context.Context, r call) (*response, error) {
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
@@ -213,9 +235,6 @@ func (c *Client) do(ctx context.Context, r call) (*response, error) {
 		}
 	}
 	req.Header.Set("User-Agent", c.userAgent)
-	if req.Header.Get("Accept") == "" {
-		req.Header.Set("Accept", "application/json")
-	}
 	c.logRequest(ctx, req, r.body)
 	start := time.Now()
 	resp, err := c.hc.Do(req)
@@ -233,9 +252,6 @@ func (c *Client) do(ctx context.Context, r call) (*response, error) {
 	}
 	out := &response{status: resp.StatusCode, header: resp.Header, body: data}
 	c.logResponse(ctx, out, time.Since(start))
-	if !statusOK(out.status, r.ok) {
-		return out, DecodeError(r.surface, r.method, r.url, out.status, out.header, out.body)
-	}
 	return out, nil
 }
 
@@ -264,15 +280,25 @@ func (c *Client) authed(ctx context.Context, ts TokenSource, resource string, r 
 		r.header = http.Header{}
 	}
 	r.header.Set("Authorization", "Bearer "+tok.AccessToken)
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return nil, fmt.Errorf("client: encoding request body: %w", err)
-		}
-		r.body = data
-		r.header.Set("Content-Type", "application/json")
+	if err := r.setJSON(in); err != nil {
+		return nil, err
 	}
 	return c.do(ctx, r)
+}
+
+// setJSON makes in, unless it is nil, the request's JSON body; r.header
+// must not be nil.
+func (r *call) setJSON(in any) error {
+	if in == nil {
+		return nil
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("client: encoding request body: %w", err)
+	}
+	r.body = data
+	r.header.Set("Content-Type", "application/json")
+	return nil
 }
 
 // decodeJSON decodes a response body into out (if out is not nil).

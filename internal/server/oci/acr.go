@@ -29,14 +29,18 @@ func attributes(a registry.Attributes) oci.ChangeableAttributes {
 	return oci.ChangeableAttributes{DeleteEnabled: a.DeleteEnabled, WriteEnabled: a.WriteEnabled, ReadEnabled: a.ReadEnabled, ListEnabled: a.ListEnabled}
 }
 
-// decodePatch reads a PATCH body of attribute flags. Properties ACR has
-// that Cerulean does not (teleportEnabled) are ignored, not refused.
-func decodePatch(r *http.Request) (registry.AttributesPatch, error) {
+// decodePatch reads the attribute flags of a PATCH body; a GET has none
+// (nil). Properties ACR has that Cerulean does not (teleportEnabled) are
+// ignored, not refused.
+func decodePatch(r *http.Request) (*registry.AttributesPatch, error) {
+	if r.Method != http.MethodPatch {
+		return nil, nil
+	}
 	var u oci.AttributesUpdate
 	if err := server.DecodeJSON(r, &u, false); err != nil {
-		return registry.AttributesPatch{}, err
+		return nil, err
 	}
-	return registry.AttributesPatch{DeleteEnabled: u.DeleteEnabled, WriteEnabled: u.WriteEnabled, ReadEnabled: u.ReadEnabled, ListEnabled: u.ListEnabled}, nil
+	return &registry.AttributesPatch{DeleteEnabled: u.DeleteEnabled, WriteEnabled: u.WriteEnabled, ReadEnabled: u.ReadEnabled, ListEnabled: u.ListEnabled}, nil
 }
 
 // parseOrderBy accepts ACR's orderby values; "none" is the default order.
@@ -73,23 +77,18 @@ func (h *handler) repositoryProperties(c *call, info registry.RepositoryInfo) oc
 	}
 }
 
-// acrRepository is GET /acr/v1/<name>.
+// acrRepository is GET and PATCH /acr/v1/<name>.
 func (h *handler) acrRepository(w http.ResponseWriter, r *http.Request, c *call) error {
-	info, err := h.regs.Repository(r.Context(), c.reg.Name, c.route.name)
-	if err != nil {
-		return err
-	}
-	server.WriteJSON(w, http.StatusOK, h.repositoryProperties(c, info))
-	return nil
-}
-
-// acrUpdateRepository is PATCH /acr/v1/<name>.
-func (h *handler) acrUpdateRepository(w http.ResponseWriter, r *http.Request, c *call) error {
 	patch, err := decodePatch(r)
 	if err != nil {
 		return err
 	}
-	info, err := h.regs.UpdateRepository(r.Context(), c.reg.Name, c.route.name, patch)
+	var info registry.RepositoryInfo
+	if patch == nil {
+		info, err = h.regs.Repository(r.Context(), c.reg.Name, c.route.name)
+	} else {
+		info, err = h.regs.UpdateRepository(r.Context(), c.reg.Name, c.route.name, *patch)
+	}
 	if err != nil {
 		return err
 	}
@@ -228,26 +227,8 @@ func tagUnknown(err error) error {
 	return err
 }
 
-func (h *handler) writeTag(w http.ResponseWriter, c *call, t registry.Tag) {
-	server.WriteJSON(w, http.StatusOK, oci.TagProperties{Registry: c.reg.LoginServer, ImageName: c.route.name, Tag: tagAttributes(t)})
-}
-
-// acrTag is GET /acr/v1/<name>/_tags/<tag>.
+// acrTag is GET and PATCH /acr/v1/<name>/_tags/<tag>.
 func (h *handler) acrTag(w http.ResponseWriter, r *http.Request, c *call) error {
-	tag, err := tagRef(c)
-	if err != nil {
-		return err
-	}
-	t, err := h.regs.Tag(r.Context(), c.reg.Name, c.route.name, tag)
-	if err != nil {
-		return tagUnknown(err)
-	}
-	h.writeTag(w, c, t)
-	return nil
-}
-
-// acrUpdateTag is PATCH /acr/v1/<name>/_tags/<tag>.
-func (h *handler) acrUpdateTag(w http.ResponseWriter, r *http.Request, c *call) error {
 	tag, err := tagRef(c)
 	if err != nil {
 		return err
@@ -256,11 +237,16 @@ func (h *handler) acrUpdateTag(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	t, err := h.regs.UpdateTag(r.Context(), c.reg.Name, c.route.name, tag, patch)
+	var t registry.Tag
+	if patch == nil {
+		t, err = h.regs.Tag(r.Context(), c.reg.Name, c.route.name, tag)
+	} else {
+		t, err = h.regs.UpdateTag(r.Context(), c.reg.Name, c.route.name, tag, *patch)
+	}
 	if err != nil {
 		return tagUnknown(err)
 	}
-	h.writeTag(w, c, t)
+	server.WriteJSON(w, http.StatusOK, oci.TagProperties{Registry: c.reg.LoginServer, ImageName: c.route.name, Tag: tagAttributes(t)})
 	return nil
 }
 
@@ -323,26 +309,8 @@ func (h *handler) acrManifests(w http.ResponseWriter, r *http.Request, c *call) 
 	return nil
 }
 
-func (h *handler) writeManifest(w http.ResponseWriter, c *call, m registry.ManifestInfo) {
-	server.WriteJSON(w, http.StatusOK, oci.ManifestProperties{Registry: c.reg.LoginServer, ImageName: c.route.name, Manifest: manifestAttributes(m)})
-}
-
-// acrManifest is GET /acr/v1/<name>/_manifests/<digest>.
+// acrManifest is GET and PATCH /acr/v1/<name>/_manifests/<digest>.
 func (h *handler) acrManifest(w http.ResponseWriter, r *http.Request, c *call) error {
-	d, err := parseDigest(c.route.ref)
-	if err != nil {
-		return err
-	}
-	m, err := h.regs.Manifest(r.Context(), c.reg.Name, c.route.name, d)
-	if err != nil {
-		return err
-	}
-	h.writeManifest(w, c, m)
-	return nil
-}
-
-// acrUpdateManifest is PATCH /acr/v1/<name>/_manifests/<digest>.
-func (h *handler) acrUpdateManifest(w http.ResponseWriter, r *http.Request, c *call) error {
 	d, err := parseDigest(c.route.ref)
 	if err != nil {
 		return err
@@ -351,10 +319,15 @@ func (h *handler) acrUpdateManifest(w http.ResponseWriter, r *http.Request, c *c
 	if err != nil {
 		return err
 	}
-	m, err := h.regs.UpdateManifest(r.Context(), c.reg.Name, c.route.name, d, patch)
+	var m registry.ManifestInfo
+	if patch == nil {
+		m, err = h.regs.Manifest(r.Context(), c.reg.Name, c.route.name, d)
+	} else {
+		m, err = h.regs.UpdateManifest(r.Context(), c.reg.Name, c.route.name, d, *patch)
+	}
 	if err != nil {
 		return err
 	}
-	h.writeManifest(w, c, m)
+	server.WriteJSON(w, http.StatusOK, oci.ManifestProperties{Registry: c.reg.LoginServer, ImageName: c.route.name, Manifest: manifestAttributes(m)})
 	return nil
 }

@@ -104,7 +104,7 @@ var endpoints = [routeKinds][]endpoint{
 	},
 	routeACRRepository: {
 		{http.MethodGet, onRepository(metadataRead), (*handler).acrRepository},
-		{http.MethodPatch, onRepository(metadataWrite), (*handler).acrUpdateRepository},
+		{http.MethodPatch, onRepository(metadataWrite), (*handler).acrRepository},
 		{http.MethodDelete, onRepository(deleteOnly), (*handler).acrDeleteRepository},
 	},
 	routeACRTags: {
@@ -112,7 +112,7 @@ var endpoints = [routeKinds][]endpoint{
 	},
 	routeACRTag: {
 		{http.MethodGet, onRepository(metadataRead), (*handler).acrTag},
-		{http.MethodPatch, onRepository(metadataWrite), (*handler).acrUpdateTag},
+		{http.MethodPatch, onRepository(metadataWrite), (*handler).acrTag},
 		{http.MethodDelete, onRepository(deleteOnly), (*handler).acrDeleteTag},
 	},
 	routeACRManifests: {
@@ -120,7 +120,7 @@ var endpoints = [routeKinds][]endpoint{
 	},
 	routeACRManifest: {
 		{http.MethodGet, onRepository(metadataRead), (*handler).acrManifest},
-		{http.MethodPatch, onRepository(metadataWrite), (*handler).acrUpdateManifest},
+		{http.MethodPatch, onRepository(metadataWrite), (*handler).acrManifest},
 	},
 }
 

@@ -82,34 +82,32 @@ func TestParseRoute(t *testing.T) {
 	}
 }
 
-func TestValidName(t *testing.T) {
-	valid := []string{"a", "hello-world", "a/b/c", "a.b", "a_b", "a__b", "a---b", "0", "library/ubuntu", "a1/b2-c3.d4__e5"}
-	invalid := []string{"", "A", "-a", "a-", "a..b", "a___b", "a_.b", "a/", "/a", "a//b", ".a", "a b", "a:b", "a%2Fb", "ä", `a"b`, strings.Repeat("a", 257)}
+// checkValidator fails for each of valid that fn refuses and each of
+// invalid that it accepts.
+func checkValidator(t *testing.T, name string, fn func(string) bool, valid, invalid []string) {
+	t.Helper()
 	for _, s := range valid {
-		if !validName(s) {
-			t.Errorf("validName(%q) = false", s)
+		if !fn(s) {
+			t.Errorf("%s(%q) = false", name, s)
 		}
 	}
 	for _, s := range invalid {
-		if validName(s) {
-			t.Errorf("validName(%q) = true", s)
+		if fn(s) {
+			t.Errorf("%s(%q) = true", name, s)
 		}
 	}
 }
 
+func TestValidName(t *testing.T) {
+	checkValidator(t, "validName", validName,
+		[]string{"a", "hello-world", "a/b/c", "a.b", "a_b", "a__b", "a---b", "0", "library/ubuntu", "a1/b2-c3.d4__e5"},
+		[]string{"", "A", "-a", "a-", "a..b", "a___b", "a_.b", "a/", "/a", "a//b", ".a", "a b", "a:b", "a%2Fb", "ä", `a"b`, strings.Repeat("a", 257)})
+}
+
 func TestValidTag(t *testing.T) {
-	valid := []string{"latest", "v1.0", "V_1-2", "_x", "0", strings.Repeat("a", 128), "sha256-abc"}
-	invalid := []string{"", ".x", "-x", "a:b", "a/b", "a b", strings.Repeat("a", 129), "ä"}
-	for _, s := range valid {
-		if !validTag(s) {
-			t.Errorf("validTag(%q) = false", s)
-		}
-	}
-	for _, s := range invalid {
-		if validTag(s) {
-			t.Errorf("validTag(%q) = true", s)
-		}
-	}
+	checkValidator(t, "validTag", validTag,
+		[]string{"latest", "v1.0", "V_1-2", "_x", "0", strings.Repeat("a", 128), "sha256-abc"},
+		[]string{"", ".x", "-x", "a:b", "a/b", "a b", strings.Repeat("a", 129), "ä"})
 }
 
 func TestValidUploadID(t *testing.T) {
