@@ -99,7 +99,7 @@ func TestAzureSDKForContainerRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatalf("list repositories: %v", err)
 		}
-		for _, r := range page.Repositories.Names {
+		for _, r := range page.Names {
 			repos = append(repos, *r)
 		}
 	}
