@@ -8,10 +8,13 @@
 # (scripts/test.sh adds it when run as root).
 #
 #   scripts/bench-registry.sh [ROUNDS]      # default 3; best round counts
+#
+# BENCH_SETTLE (default 3) is the pause before each timed step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=${1:-3}
+settle=${BENCH_SETTLE:-3} # seconds of idleness before each timed step (see timed)
 distribution_version=v3.1.2
 crane_version=v0.22.1
 port=7443
@@ -78,32 +81,47 @@ registry serve "$work/distribution.yml" >"$work/distribution.log" 2>&1 &
 pids+=($!)
 sleep 1
 
-echo "==> writing the image (4 x 128 MiB, incompressible)" >&2
-registrybench mkimage "$work/image" 4 128
 bytes=$((4 * 128 * 1024 * 1024))
-
 now() { date +%s.%N; }
 mbps() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
-best_push=() best_pull=()
-measure() { # measure NAME REF: best push and pull seconds over the rounds
-	local name=$1 ref=$2 best_p=999999 best_l=999999
-	for r in $(seq 1 "$rounds"); do
-		local t0 t1 t2 out="/dev/shm/cerulean-bench-$name-$r"
-		t0=$(now)
-		crane push "$work/image" "$ref:r$r" >/dev/null 2>&1
-		t1=$(now)
-		crane pull --format oci "$ref:r$r" "$out" >/dev/null 2>&1
-		t2=$(now)
-		rm -rf "$out"
-		best_p=$(awk -v a="$best_p" -v b="$(awk -v x="$t1" -v y="$t0" 'BEGIN{print x-y}')" 'BEGIN{print (b<a)?b:a}')
-		best_l=$(awk -v a="$best_l" -v b="$(awk -v x="$t2" -v y="$t1" 'BEGIN{print x-y}')" 'BEGIN{print (b<a)?b:a}')
-	done
-	echo "$best_p $best_l"
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b < a) ? b : a }'; }
+# timed CMD…: the seconds CMD took. Memory settles first: on a VM whose
+# freed memory goes back to the host (virtio-balloon free page reporting),
+# touching a page costs a host fault unless the page was freed moments ago,
+# so a step that runs right after another one freed memory (a pull's output
+# removed) would be measured with cheap pages, by luck of the order.
+timed() {
+	sleep "$settle"
+	local t0 t1
+	t0=$(now)
+	"$@" >/dev/null 2>&1 || { echo "bench: $* failed" >&2; return 1; }
+	t1=$(now)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
 }
 
-echo "==> $rounds rounds each (distribution first, then cerulean)" >&2
-read -r dist_push dist_pull < <(measure distribution "127.0.0.1:$dist_port/bench/image")
-read -r cer_push cer_pull < <(measure cerulean "$login_server/bench/image")
+# Every round writes a fresh image, so that every push uploads every byte
+# (a registry skips the blobs it has), and pushes and pulls it on both.
+echo "==> $rounds rounds: a fresh image (4 x 128 MiB, incompressible), pushed and pulled with distribution, then cerulean" >&2
+dist_push=999999 dist_pull=999999 cer_push=999999 cer_pull=999999
+for r in $(seq 1 "$rounds"); do
+	rm -rf "$work/image"
+	registrybench mkimage "$work/image" 4 128
+	for name in distribution cerulean; do
+		case $name in
+		distribution) ref="127.0.0.1:$dist_port/bench/image" ;;
+		cerulean) ref="$login_server/bench/image" ;;
+		esac
+		out="/dev/shm/cerulean-bench-$name"
+		p=$(timed crane push "$work/image" "$ref:r$r")
+		l=$(timed crane pull --format oci "$ref:r$r" "$out")
+		rm -rf "$out"
+		printf '    round %d %-13s push %5s MB/s  pull %5s MB/s\n' "$r" "$name" "$(mbps "$p")" "$(mbps "$l")" >&2
+		case $name in
+		distribution) dist_push=$(min "$dist_push" "$p") dist_pull=$(min "$dist_pull" "$l") ;;
+		cerulean) cer_push=$(min "$cer_push" "$p") cer_pull=$(min "$cer_pull" "$l") ;;
+		esac
+	done
+done
 
 printf '\n%-14s %12s %12s\n' "" "push MB/s" "pull MB/s"
 printf '%-14s %12s %12s\n' "distribution" "$(mbps "$dist_push")" "$(mbps "$dist_pull")"

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +89,87 @@ func TestRepairConnOneByteReads(t *testing.T) {
 	want := first + "GET /b?$filter=x+eq+'y' HTTP/1.1\r\nHost: h\r\n\r\n"
 	if string(got) != want {
 		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestRepairConnLeavesHTTP2Alone: once a connection has started with the
+// HTTP/2 preface, nothing on it is a request line, so bytes that look like
+// one (a request body, say) pass through untouched.
+func TestRepairConnLeavesHTTP2Alone(t *testing.T) {
+	preface := "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	body := "GET /b?$filter=x eq 'y' HTTP/1.1\r\nHost: h\r\n\r\n"
+	c := &repairConn{Conn: &chunkConn{chunks: [][]byte{[]byte(preface), []byte(body)}}}
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != preface+body {
+		t.Fatalf("got %q\nwant %q", got, preface+body)
+	}
+}
+
+// recordingConn is a net.Conn that records its writes, failing once fail
+// of them have been made (fail < 0: never).
+type recordingConn struct {
+	net.Conn
+	writes []string
+	fail   int
+}
+
+var errBrokenPipe = errors.New("broken pipe")
+
+func (c *recordingConn) Write(p []byte) (int, error) {
+	if c.fail >= 0 && len(c.writes) >= c.fail {
+		return 0, errBrokenPipe
+	}
+	c.writes = append(c.writes, string(p))
+	return len(p), nil
+}
+
+// recordWriter stands for TLS: it writes each record with a write of its
+// own to the connection under it.
+type recordWriter struct {
+	net.Conn
+	under net.Conn
+}
+
+func (w recordWriter) Write(p []byte) (int, error) {
+	for i := 0; i < len(p); i += 3 {
+		if _, err := w.under.Write(p[i:min(i+3, len(p))]); err != nil {
+			return i, err
+		}
+	}
+	return len(p), nil
+}
+
+// TestBatchConn: the records of one repairConn write leave in one write;
+// writes outside a batch (the handshake, alerts) go out at once; a failed
+// flush is the write's error.
+func TestBatchConn(t *testing.T) {
+	rec := &recordingConn{fail: -1}
+	bc := &batchConn{Conn: rec}
+	c := &repairConn{Conn: recordWriter{under: bc}, batch: bc}
+	if n, err := c.Write([]byte("abcdefgh")); n != 8 || err != nil {
+		t.Fatalf("Write: %d, %v", n, err)
+	}
+	if _, err := bc.Write([]byte("alert")); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"abcdefgh", "alert"}; !slices.Equal(rec.writes, want) {
+		t.Fatalf("writes %q, want %q", rec.writes, want)
+	}
+
+	big := strings.Repeat("x", batchSize+7)
+	rec.writes = nil
+	if _, err := c.Write([]byte(big)); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.writes) != 2 || strings.Join(rec.writes, "") != big {
+		t.Fatalf("a batch over %d bytes left in %d writes", batchSize, len(rec.writes))
+	}
+
+	rec.writes, rec.fail = nil, 0
+	if _, err := c.Write([]byte("lost")); !errors.Is(err, errBrokenPipe) {
+		t.Fatalf("Write to a broken connection: %v", err)
 	}
 }

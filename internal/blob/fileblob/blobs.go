@@ -73,26 +73,171 @@ func (s *Store) Open(ctx context.Context, d digest.Digest) (blob.Reader, error) 
 		_ = f.Close()
 		return nil, blob.ErrNotFound.WithCause(errors.New(d.String() + " is not a regular file"))
 	}
-	return &reader{f: f, size: fi.Size()}, nil
+	rd := &reader{f: f, size: fi.Size()}
+	if rd.size >= directReadMin {
+		rd.direct = s.openDirect(blobPath(alg, hex), false)
+	}
+	return rd, nil
 }
+
+// directReadMin is the size from which a blob's WriteTo reads it around
+// the page cache (see writeback.go); smaller blobs (configs, manifests,
+// small layers) are read through it.
+const directReadMin = bufSize
 
 // reader is a committed blob opened for reading.
 type reader struct {
-	f    *os.File
-	size int64
+	f      *os.File
+	direct *os.File // the same blob opened with O_DIRECT, or nil
+	size   int64
 }
 
 func (r *reader) Read(p []byte) (int, error)                   { return r.f.Read(p) }
 func (r *reader) ReadAt(p []byte, off int64) (int, error)      { return r.f.ReadAt(p, off) }
 func (r *reader) Seek(offset int64, whence int) (int64, error) { return r.f.Seek(offset, whence) }
-func (r *reader) Close() error                                 { return r.f.Close() }
+
+func (r *reader) Close() error {
+	if r.direct != nil {
+		_ = r.direct.Close()
+	}
+	return r.f.Close()
+}
 
 // Size is the blob's length in bytes.
 func (r *reader) Size() int64 { return r.size }
 
-// WriteTo lets io.Copy use the file's own fast path (sendfile/splice where
-// the destination allows it).
-func (r *reader) WriteTo(w io.Writer) (int64, error) { return r.f.WriteTo(w) }
+// WriteTo writes the rest of the blob to w in 1 MiB chunks: io.Copy uses
+// it. A large blob is read with O_DIRECT (see writeback.go), one chunk
+// ahead of w.
+func (r *reader) WriteTo(w io.Writer) (int64, error) {
+	pos, err := r.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	if r.direct != nil {
+		n, err := r.writeDirect(w, pos)
+		if !errors.Is(err, errNoDirect) {
+			if _, serr := r.f.Seek(pos+n, io.SeekStart); err == nil {
+				err = serr
+			}
+			return n, err
+		}
+		_ = r.direct.Close()
+		r.direct = nil
+	}
+	bp := getChunk()
+	defer putChunk(bp)
+	return io.CopyBuffer(writerOnly{w}, readerOnly{r.f}, *bp)
+}
+
+// errNoDirect reports that the file system refused the first direct read.
+var errNoDirect = errors.New("fileblob: direct read refused")
+
+// readChunk is a piece of a blob read ahead by writeDirect.
+type readChunk struct {
+	buf  *[]byte
+	data []byte // the part of *buf to write
+	err  error
+}
+
+// writeDirect copies the blob from pos to w. A goroutine reads it with
+// aligned direct reads into two chunk buffers, so that the disk reads the
+// next chunk while w takes the current one.
+func (r *reader) writeDirect(w io.Writer, pos int64) (int64, error) {
+	free := make(chan *[]byte, 2)
+	free <- getChunk()
+	free <- getChunk()
+	chunks := make(chan readChunk, 1)
+	done := make(chan struct{})
+	go r.readAhead(pos, free, chunks, done)
+
+	var n int64
+	var err error
+	for c := range chunks {
+		if c.err != nil {
+			err = c.err
+			break
+		}
+		k, werr := w.Write(c.data)
+		n += int64(k)
+		free <- c.buf
+		if werr != nil {
+			err = werr
+			break
+		}
+	}
+	close(done)
+	for c := range chunks { // until readAhead returns
+		if c.buf != nil {
+			putChunk(c.buf)
+		}
+	}
+	for len(free) > 0 {
+		putChunk(<-free)
+	}
+	return n, err
+}
+
+// readAhead reads the blob from pos into buffers taken from free and sends
+// them on chunks (an error ends the stream, errNoDirect when the first read
+// is refused), until the end of the blob or done; it closes chunks.
+func (r *reader) readAhead(pos int64, free chan *[]byte, chunks chan<- readChunk, done <-chan struct{}) {
+	defer close(chunks)
+	send := func(c readChunk) bool {
+		select {
+		case chunks <- c:
+			return true
+		case <-done:
+			if c.buf != nil {
+				free <- c.buf
+			}
+			return false
+		}
+	}
+	off := pos &^ (blockSize - 1)
+	skip := int(pos - off)
+	for off < r.size {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		var bp *[]byte
+		select {
+		case bp = <-free:
+		case <-done:
+			return
+		}
+		buf := *bp
+		want := min(int64(len(buf)), (r.size-off+blockSize-1)&^(blockSize-1))
+		m, err := preadDirect(r.direct, buf[:want], off)
+		switch {
+		case err != nil && off == pos&^(blockSize-1) && (isEINVAL(err) || errors.Is(err, errNoDirect)):
+			err = errNoDirect
+		case err == nil && m == 0:
+			err = io.ErrUnexpectedEOF // the file shrank: not a committed blob
+		case err == nil && m&(blockSize-1) != 0 && off+int64(m) < r.size:
+			err = io.ErrUnexpectedEOF // a short read inside the blob
+		}
+		if err != nil {
+			free <- bp
+			send(readChunk{err: err})
+			return
+		}
+		m = int(min(int64(m), r.size-off))
+		if !send(readChunk{buf: bp, data: buf[min(skip, m):m]}) {
+			return
+		}
+		skip = 0
+		off += int64(m)
+	}
+}
+
+// writerOnly and readerOnly hide ReadFrom and WriteTo, so that
+// io.CopyBuffer uses the buffer it is given.
+type writerOnly struct{ io.Writer }
+
+type readerOnly struct{ io.Reader }
 
 // Delete removes a committed blob; blob.ErrNotFound if there is none.
 // Readers that have it open keep reading it.

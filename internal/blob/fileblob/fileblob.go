@@ -25,6 +25,11 @@
 // crash between the two) is truncated on resume, a shorter one means the
 // session is corrupt, which is reported as blob.ErrUploadNotFound and the
 // session removed.
+//
+// Blob data goes around the page cache where the file system allows it:
+// writes in aligned 1 MiB chunks with O_DIRECT (in the background, double
+// buffered), reads of large blobs with O_DIRECT (read ahead); writeback.go
+// explains why.
 package fileblob
 
 import (
@@ -38,7 +43,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,8 +67,8 @@ const (
 	// far longer than any Put, so a second Store on the same root (tests)
 	// never loses an in-flight file.
 	staleTmp = time.Hour
-	// bufSize is the copy buffer for Put, ReadFrom and commit-time hashing:
-	// large writes are what keep the disk streaming.
+	// bufSize is the chunk that blob data is written and read in: large
+	// requests are what keep the disk streaming.
 	bufSize = 1 << 20
 )
 
@@ -73,12 +78,12 @@ var hashes = map[digest.Algorithm]func() hash.Hash{
 	digest.SHA512: sha512.New,
 }
 
-var bufPool = sync.Pool{New: func() any { return new([bufSize]byte) }}
-
 // Store is a blob.Store on the local filesystem. Its methods are safe for
 // concurrent use; Close releases it.
 type Store struct {
 	root *os.Root
+	// noDirect is set once the file system has refused O_DIRECT.
+	noDirect atomic.Bool
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -142,6 +147,27 @@ func (s *Store) syncDir(name string) {
 	}
 	_ = d.Sync()
 	_ = d.Close()
+}
+
+// openDirect opens name again with O_DIRECT (for writing when write is
+// set, else for reading), or returns nil when the platform or the file
+// system does not support it; callers then use their ordinary handle.
+func (s *Store) openDirect(name string, write bool) *os.File {
+	if oDirect == 0 || s.noDirect.Load() {
+		return nil
+	}
+	flag := os.O_RDONLY
+	if write {
+		flag = os.O_WRONLY
+	}
+	f, err := s.root.OpenFile(name, flag|oDirect, 0)
+	if err != nil {
+		if isEINVAL(err) {
+			s.noDirect.Store(true)
+		}
+		return nil
+	}
+	return f
 }
 
 // tmpName returns a fresh, unguessable name under tmp/.

@@ -41,7 +41,7 @@ func (s *Store) Put(ctx context.Context, d digest.Digest, size int64, r io.Reade
 		if size >= 0 && size != info.Size {
 			return blob.Info{}, sizeMismatch(size, info.Size, "declared ")
 		}
-		n, err := copyHashed(ctx, nil, h, r, size)
+		n, err := hashReader(ctx, h, r, size)
 		if err != nil {
 			return blob.Info{}, err
 		}
@@ -58,41 +58,50 @@ func (s *Store) Put(ctx context.Context, d digest.Digest, size int64, r io.Reade
 	if err != nil {
 		return blob.Info{}, errdefs.Internalf(err, "fileblob: create %s", name)
 	}
+	w, _ := newBlobWriter(f, s.openDirect(name, true), 0) // nothing to read back at 0
 	defer func() {
+		w.release()
 		_ = f.Close()
 		_ = s.root.Remove(name) // gone already after a successful commit
 	}()
-	n, err := copyHashed(ctx, &fileWriter{f: f}, h, r, size)
+	n, err := w.readFrom(r, h, func(n int64) error {
+		if size >= 0 && n > size {
+			return sizeMismatch(n, size, "at least ")
+		}
+		return ctxErr(ctx)
+	})
+	if re, ok := errors.AsType[errReader](err); ok {
+		return blob.Info{}, readErr(re.err)
+	}
 	if err != nil {
 		return blob.Info{}, err
 	}
 	if err := verify(d, h, n, size); err != nil {
 		return blob.Info{}, err
 	}
+	if err := w.sync(); err != nil {
+		return blob.Info{}, errdefs.Internalf(err, "fileblob: write %s", d)
+	}
 	return s.commitFile(f, name, d)
 }
 
-// copyHashed copies r into w (when not nil) and h in chunks of up to
-// bufSize, checking ctx between chunks. With size ≥ 0 it stops with
-// ErrSizeMismatch as soon as r yields more than size bytes.
-func copyHashed(ctx context.Context, w io.Writer, h hash.Hash, r io.Reader, size int64) (int64, error) {
-	buf := bufPool.Get().(*[bufSize]byte)
-	defer bufPool.Put(buf)
+// hashReader reads r into h in chunks of up to bufSize, checking ctx
+// between chunks. With size ≥ 0 it stops with ErrSizeMismatch as soon as r
+// yields more than size bytes.
+func hashReader(ctx context.Context, h hash.Hash, r io.Reader, size int64) (int64, error) {
+	bp := getChunk()
+	defer putChunk(bp)
+	buf := *bp
 	var n int64
 	for {
 		if err := ctxErr(ctx); err != nil {
 			return n, err
 		}
-		m, rerr := fill(r, buf[:])
+		m, rerr := fill(r, buf)
 		if m > 0 {
 			n += int64(m)
 			if size >= 0 && n > size {
 				return n, sizeMismatch(n, size, "at least ")
-			}
-			if w != nil {
-				if _, err := w.Write(buf[:m]); err != nil {
-					return n, errdefs.Internalf(err, "fileblob: write")
-				}
 			}
 			h.Write(buf[:m])
 		}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -65,13 +64,15 @@ func (s *Store) createUpload(id string) (*upload, error) {
 		}
 		return nil, errdefs.Internalf(err, "fileblob: create upload %s", id)
 	}
-	f, err := s.root.OpenFile(filepath.Join(dir, dataFile), os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
+	name := filepath.Join(dir, dataFile)
+	f, err := s.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {
 		_ = s.root.RemoveAll(dir)
 		return nil, errdefs.Internalf(err, "fileblob: create upload %s", id)
 	}
+	w, _ := newBlobWriter(f, s.openDirect(name, true), 0) // nothing to read back at 0
 	return &upload{
-		s: s, id: id, dir: dir, f: f, w: fileWriter{f: f}, h: newSHA256(),
+		s: s, id: id, dir: dir, f: f, w: w, h: newSHA256(),
 		startedAt: time.Now().UTC(), dirty: true, created: true,
 	}, nil
 }
@@ -92,7 +93,8 @@ func (s *Store) resumeUpload(id string) (*upload, error) {
 	if err != nil {
 		return nil, s.corrupt(id, err)
 	}
-	f, err := s.root.OpenFile(filepath.Join(dir, dataFile), os.O_RDWR, 0)
+	name := filepath.Join(dir, dataFile)
+	f, err := s.root.OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
 		if isNotExist(err) {
 			return nil, s.corrupt(id, err)
@@ -117,12 +119,12 @@ func (s *Store) resumeUpload(id string) (*upload, error) {
 			return fail(errdefs.Internalf(err, "fileblob: truncate upload %s", id))
 		}
 	}
-	if _, err := f.Seek(st.Offset, io.SeekStart); err != nil {
-		return fail(errdefs.Internalf(err, "fileblob: seek upload %s", id))
+	w, err := newBlobWriter(f, s.openDirect(name, true), st.Offset)
+	if err != nil {
+		return fail(errdefs.Internalf(err, "fileblob: read upload %s", id))
 	}
 	return &upload{
-		s: s, id: id, dir: dir, f: f, w: fileWriter{f: f, off: st.Offset, flushed: st.Offset}, h: h,
-		offset: st.Offset, startedAt: st.StartedAt.UTC(),
+		s: s, id: id, dir: dir, f: f, w: w, h: h, startedAt: st.StartedAt.UTC(),
 	}, nil
 }
 

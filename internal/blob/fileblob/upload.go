@@ -23,10 +23,9 @@ var errUploadClosed = errdefs.New(errdefs.FailedPrecondition, "", "the upload se
 type upload struct {
 	s         *Store
 	id, dir   string
-	f         *os.File // uploads/<id>/data, positioned at offset
-	w         fileWriter
+	f         *os.File // uploads/<id>/data
+	w         *blobWriter
 	h         resumableHash
-	offset    int64
 	startedAt time.Time
 	dirty     bool // state on disk is behind
 	created   bool // the session directory is new: fsync uploads/ on Close
@@ -35,11 +34,10 @@ type upload struct {
 var _ io.ReaderFrom = (*upload)(nil)
 
 func (u *upload) ID() string           { return u.id }
-func (u *upload) Size() int64          { return u.offset }
+func (u *upload) Size() int64          { return u.w.size() }
 func (u *upload) StartedAt() time.Time { return u.startedAt }
 
-// Write appends p to the data file and the running hash. Writes go
-// straight to the file: callers write in large chunks (ReadFrom uses 1 MiB).
+// Write appends p to the data and the running hash.
 func (u *upload) Write(p []byte) (int, error) {
 	if u.f == nil {
 		return 0, errUploadClosed
@@ -47,7 +45,6 @@ func (u *upload) Write(p []byte) (int, error) {
 	n, err := u.w.Write(p)
 	if n > 0 {
 		u.h.Write(p[:n])
-		u.offset += int64(n)
 		u.dirty = true
 	}
 	if err != nil {
@@ -56,31 +53,24 @@ func (u *upload) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// ReadFrom appends everything r yields, in writes of up to 1 MiB however
-// small r's reads are; io.Copy uses it.
+// ReadFrom appends everything r yields, reading it straight into the
+// writer's chunk buffer (1 MiB writes however small r's reads are); io.Copy
+// uses it.
 func (u *upload) ReadFrom(r io.Reader) (int64, error) {
 	if u.f == nil {
 		return 0, errUploadClosed
 	}
-	buf := bufPool.Get().(*[bufSize]byte)
-	defer bufPool.Put(buf)
-	var n int64
-	for {
-		m, rerr := fill(r, buf[:])
-		if m > 0 {
-			w, err := u.Write(buf[:m])
-			n += int64(w)
-			if err != nil {
-				return n, err
-			}
-		}
-		if errors.Is(rerr, io.EOF) {
-			return n, nil
-		}
-		if rerr != nil {
-			return n, readErr(rerr)
-		}
+	n, err := u.w.readFrom(r, u.h, nil)
+	if n > 0 {
+		u.dirty = true
 	}
+	if re, ok := errors.AsType[errReader](err); ok {
+		return n, readErr(re.err)
+	}
+	if err != nil {
+		return n, errdefs.Internalf(err, "fileblob: write upload %s", u.id)
+	}
+	return n, nil
 }
 
 // Close fsyncs the data, saves the offset and hash state, and releases the
@@ -92,12 +82,17 @@ func (u *upload) Close() error {
 	}
 	f := u.f
 	u.f = nil
+	defer u.w.release()
 	if u.dirty {
+		if err := u.w.sync(); err != nil {
+			_ = f.Close()
+			return errdefs.Internalf(err, "fileblob: write upload %s", u.id)
+		}
 		if err := f.Sync(); err != nil {
 			_ = f.Close()
 			return errdefs.Internalf(err, "fileblob: sync upload %s", u.id)
 		}
-		if err := u.s.writeState(u.dir, state{Offset: u.offset, StartedAt: u.startedAt}, u.h); err != nil {
+		if err := u.s.writeState(u.dir, state{Offset: u.w.size(), StartedAt: u.startedAt}, u.h); err != nil {
 			_ = f.Close()
 			return err
 		}
@@ -127,16 +122,19 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 	if err := ctxErr(ctx); err != nil {
 		return blob.Info{}, err
 	}
-	if size >= 0 && size != u.offset {
+	if size >= 0 && size != u.Size() {
 		_ = u.discard()
-		return blob.Info{}, sizeMismatch(u.offset, size, "")
+		return blob.Info{}, sizeMismatch(u.Size(), size, "")
+	}
+	if err := u.w.sync(); err != nil {
+		return blob.Info{}, errdefs.Internalf(err, "fileblob: write upload %s", u.id)
 	}
 	var sum []byte
 	if alg == digest.SHA256 {
 		sum = u.h.Sum(nil)
 	} else {
 		h := hashes[alg]()
-		if _, err := copyHashed(ctx, nil, h, io.NewSectionReader(u.f, 0, u.offset), -1); err != nil {
+		if _, err := hashReader(ctx, h, io.NewSectionReader(u.f, 0, u.Size()), -1); err != nil {
 			return blob.Info{}, err
 		}
 		sum = h.Sum(nil)
@@ -166,6 +164,7 @@ func (u *upload) Cancel(ctx context.Context) error {
 
 // discard closes the handle and removes the session.
 func (u *upload) discard() error {
+	u.w.release()
 	_ = u.f.Close()
 	u.f = nil
 	return u.s.removeSession(u.id)

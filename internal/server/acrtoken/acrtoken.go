@@ -62,6 +62,7 @@ type Server struct {
 	registries Registries
 	signer     *token.Signer
 	now        func() time.Time
+	verified   verifiedTokens
 
 	token    http.Handler
 	exchange http.Handler

@@ -107,12 +107,16 @@ func (s *Server) sign(c claims, lifetime time.Duration) (issued, error) {
 
 // verifyToken checks that raw is an ACR token this server minted for reg,
 // of grantType ("" accepts either kind), current now, and returns its
-// claims. Every failure is ErrUnauthorized; the detail goes to the cause,
+// claims. The signature is checked once per token (verifiedTokens); the
+// rest on every call. Every failure is ErrUnauthorized; the detail goes to the cause,
 // never the token itself.
 func (s *Server) verifyToken(raw string, reg registry.Registry, grantType string) (claims, error) {
-	var c claims
-	if err := s.signer.Verify(raw, &c); err != nil {
-		return claims{}, ErrUnauthorized.WithMessage("The token is malformed or its signature is invalid.").WithCause(err)
+	c, ok := s.verified.get(raw)
+	if !ok {
+		if err := s.signer.Verify(raw, &c); err != nil {
+			return claims{}, ErrUnauthorized.WithMessage("The token is malformed or its signature is invalid.").WithCause(err)
+		}
+		s.verified.put(raw, c, s.now())
 	}
 	if c.Iss != issuer || c.Version != tokenVersion || (c.GrantType != grantAccess && c.GrantType != grantRefresh) {
 		return claims{}, ErrUnauthorized.WithMessage("The token was not issued by this registry's token service.").WithCause(errors.New("unexpected issuer, version or grant type"))

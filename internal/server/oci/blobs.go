@@ -64,16 +64,26 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, c *call) error
 		http.ServeContent(w, r, "", time.Time{}, rd)
 		return nil
 	}
-	// The common case, a whole blob: streamed with a large buffer, which
-	// halves the read system calls of ServeContent's 32 KiB copy.
+	// The common case, a whole blob: the blob store's WriteTo streams it
+	// in 1 MiB chunks (around the page cache for large blobs), where
+	// ServeContent would copy 32 KiB at a time.
 	hd := w.Header()
 	hd.Set("Accept-Ranges", "bytes")
 	hd.Set("Content-Length", strconv.FormatInt(rd.Size(), 10))
 	w.WriteHeader(http.StatusOK)
+	_, _ = copyBlob(w, rd)
+	return nil
+}
+
+// copyBlob copies a blob to the response, with the reader's WriteTo when
+// it has one, else with a 1 MiB buffer.
+func copyBlob(w io.Writer, rd io.Reader) (int64, error) {
+	if wt, ok := rd.(io.WriterTo); ok {
+		return wt.WriteTo(writerOnly{w})
+	}
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
-	_, _ = io.CopyBuffer(writerOnly{w}, readerOnly{rd}, *buf)
-	return nil
+	return io.CopyBuffer(writerOnly{w}, readerOnly{rd}, *buf)
 }
 
 // conditional reports whether a GET needs http.ServeContent: a range or a

@@ -16,7 +16,8 @@
 // turns an error into a response.
 //
 // Blob bodies are never buffered: uploads hand the request body to the
-// registry and downloads stream the blob through http.ServeContent.
+// registry and downloads stream the blob (the blob store's WriteTo for a
+// whole blob, http.ServeContent for ranges and preconditions).
 package oci
 
 import (
