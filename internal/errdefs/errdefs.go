@@ -89,7 +89,10 @@ type Error struct {
 	Reason  string // stable PascalCase code, e.g. "ResourceGroupNotFound"
 	Message string // safe to show; never contains Cause text
 	Target  string // the offending field or resource id, if any
-	Cause   error  // internal detail, for logs only
+	// Details are more specific errors behind this one (ARM's `details`),
+	// each with its own client-safe Reason and Message.
+	Details []*Error
+	Cause   error // internal detail, for logs only
 }
 
 // New returns an error of kind k with a reason and a client-safe message.
@@ -145,6 +148,13 @@ func (e *Error) WithTarget(target string) *Error {
 func (e *Error) WithMessage(format string, args ...any) *Error {
 	c := *e
 	c.Message = sprintf(format, args...)
+	return &c
+}
+
+// WithDetails returns a copy of e carrying more specific errors.
+func (e *Error) WithDetails(details ...*Error) *Error {
+	c := *e
+	c.Details = append([]*Error(nil), details...)
 	return &c
 }
 

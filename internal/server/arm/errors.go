@@ -85,6 +85,12 @@ func toWire(e *errdefs.Error, requestID string) (int, arm.ErrorDetail) {
 			d.Message = w.message(e)
 		}
 	}
+	if e.Kind != errdefs.Internal && e.Kind != errdefs.Unavailable {
+		for _, detail := range e.Details {
+			_, dd := toWire(detail, requestID)
+			d.Details = append(d.Details, dd)
+		}
+	}
 	return status, d
 }
 
