@@ -52,6 +52,9 @@ type Group struct {
 	Stopped bool
 	// IP is the group's loopback address when Spec.IPAddress is set.
 	IP netip.Addr
+	// DNSNameLabel is Spec.IPAddress.DNSNameLabel, kept in clear so that
+	// the store can keep labels unique per location.
+	DNSNameLabel string
 	// Images are the resolved images of the containers and init
 	// containers, by container name.
 	Images map[string]ResolvedImage

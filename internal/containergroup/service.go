@@ -232,6 +232,7 @@ func (s *Service) CreateOrUpdate(ctx context.Context, in CreateInput) (Group, Op
 			g.ProvisioningState = StatePending
 			g.Stopped = false
 			g.Images = images
+			g.DNSNameLabel = dnsLabel(spec)
 			g.ChangedAt, g.ChangedBy = now, in.Caller
 			return s.assignIP(ctx, g, spec)
 		})
@@ -239,7 +240,7 @@ func (s *Service) CreateOrUpdate(ctx context.Context, in CreateInput) (Group, Op
 		g, err = s.create(ctx, Group{
 			ID: in.ID, Name: name, Location: loc, Tags: maps.Clone(in.Tags),
 			InstanceID: newID(), SealedSpec: sealed, ProvisioningState: StatePending,
-			Images: images, Events: map[string][]Event{},
+			Images: images, Events: map[string][]Event{}, DNSNameLabel: dnsLabel(spec),
 			CreatedAt: now, CreatedBy: in.Caller, ChangedAt: now, ChangedBy: in.Caller,
 		}, spec)
 	}
@@ -278,6 +279,13 @@ func (s *Service) create(ctx context.Context, g Group, spec Spec) (Group, error)
 		}
 	}
 	return Group{}, errdefs.New(errdefs.Unavailable, "", "no free group address")
+}
+
+func dnsLabel(spec Spec) string {
+	if spec.IPAddress == nil {
+		return ""
+	}
+	return spec.IPAddress.DNSNameLabel
 }
 
 func dnsLabelTaken(label, group string) error {

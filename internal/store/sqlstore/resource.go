@@ -206,6 +206,9 @@ func (st resourceStore) DeleteGroup(ctx context.Context, subscriptionID, name st
 		if err := deleteGroupRegistries(ctx, tx, subscriptionID, name); err != nil {
 			return err
 		}
+		if err := deleteGroupContainerGroups(ctx, tx, subscriptionID, name); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE subscription_key = ? AND group_key = ?`,
 			key(subscriptionID), key(name)); err != nil {
 			return errdefs.Internalf(err, "sqlstore: delete resources of group")
