@@ -120,7 +120,7 @@ func (h *handler) pipeline(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	c := &Call{
-		Request: r, Caller: caller, Scope: m.scope, Target: m.target, Name: m.name,
+		Request: r, Caller: caller, Scope: m.scope, Target: m.target, Name: m.name, Names: m.names,
 		Action: m.action, APIVersion: apiVersion, h: h,
 	}
 	if err := h.authorize(ctx, m.op, c); err != nil {

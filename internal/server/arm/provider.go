@@ -62,9 +62,13 @@ type Methods map[string]Op
 // and all its operations are authorized at, and check the existence of,
 // that scope.
 type ResourceType struct {
-	Namespace  string // e.g. "Microsoft.ContainerRegistry"
-	Type       string // e.g. "registries" or "registries/replications"
-	Extension  bool
+	Namespace string // e.g. "Microsoft.ContainerRegistry"
+	Type      string // e.g. "registries" or "registries/replications"
+	Extension bool
+	// Proxy types are the provider's own endpoints at the subscription or
+	// the root (locations/{l}/usages, operations): every operation is
+	// authorized at, and checks the existence of, that scope.
+	Proxy      bool
 	Item       Methods       // {id}
 	Collection Methods       // {scope}/providers/{ns}/{type}
 	Actions    map[string]Op // POST {id}/{action}, by action name (any case)
@@ -85,6 +89,9 @@ type Call struct {
 	Target resourceid.ID
 	// Name is the addressed item's name ("" for a collection).
 	Name string
+	// Names are the names in the provider section of the path, outermost
+	// first (["g", "c"] for …/containerGroups/g/containers/c/logs).
+	Names []string
 	// Action is the action segment of a POST {id}/{action}.
 	Action     string
 	APIVersion string

@@ -53,6 +53,7 @@ type matched struct {
 	scope        resourceid.ID
 	target       resourceid.ID
 	name         string
+	names        []string // every name of the provider section, outermost first
 	action       string
 	allow        string // for 405: the methods the route has
 }
@@ -264,7 +265,17 @@ func (h *handler) matchProvider(m matched, method string, segs []string, at int,
 	if len(sections) == 2 && !t.Extension {
 		return m, errUnknownType(last.namespace, strings.Join(types, "/"), apiVersion)
 	}
+	m.names = names
 	if t.Extension {
+		m.scope, m.target = scope, scope
+		return m.pick(methods, method)
+	}
+	if t.Proxy {
+		// Provider-level types (locations/{l}/usages, operations) live at
+		// the subscription or the root, never in a resource group.
+		if scope.Level() > resourceid.Subscription {
+			return m, errUnknownType(last.namespace, strings.Join(types, "/"), apiVersion)
+		}
 		m.scope, m.target = scope, scope
 		return m.pick(methods, method)
 	}
