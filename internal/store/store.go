@@ -4,6 +4,7 @@
 package store
 
 import (
+	"github.com/cerulean/cerulean/internal/containergroup"
 	"github.com/cerulean/cerulean/internal/identity"
 	"github.com/cerulean/cerulean/internal/rbac"
 	"github.com/cerulean/cerulean/internal/registry"
@@ -16,5 +17,6 @@ type Store interface {
 	RBAC() rbac.Store
 	Resources() resource.Store
 	Registry() registry.Store
+	ContainerGroups() containergroup.Store
 	Close() error
 }

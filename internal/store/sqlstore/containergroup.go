@@ -130,6 +130,11 @@ func (st containerGroupStore) CreateGroup(ctx context.Context, g containergroup.
 		return errdefs.Newf(errdefs.InvalidArgument, "", "'%s' is not a container group id", g.ID)
 	}
 	return st.s.write(ctx, func(tx querier) error {
+		// The id first: a group that exists is AlreadyExists, whichever
+		// unique column SQLite would name.
+		if _, err := getContainerGroup(ctx, tx, g.ID); err == nil {
+			return errAlreadyExists("container group '%s' already exists", g.Name)
+		}
 		args := append([]any{g.ID.Key(), g.ID.String(), key(g.ID.SubscriptionID), key(g.ID.ResourceGroup), g.Name,
 			g.InstanceID, formatTime(g.CreatedAt), g.CreatedBy}, groupColumns(g)...)
 		_, err := tx.ExecContext(ctx, `INSERT INTO container_groups (id_key, id, subscription_key, group_key, name,
