@@ -73,6 +73,8 @@ func serveCommand(ctx context.Context) *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the database, keys, certificates and bootstrap credentials (env "+config.Env.DataDir+")")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTPS listen address (env "+config.Env.Listen+")")
 	f.StringVar(&cfg.RegistryDomain, "registry-domain", cfg.RegistryDomain, "parent domain of registry login servers (env "+config.Env.RegistryDomain+")")
+	f.StringVar(&cfg.InstancesDomain, "instances-domain", cfg.InstancesDomain, "parent domain of container group FQDNs (env "+config.Env.InstancesDomain+")")
+	f.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "OCI runtime for container groups: runc, crun or a path (env "+config.Env.Runtime+")")
 	f.StringVar(&cfg.Location, "location", cfg.Location, "default region name (env "+config.Env.Location+")")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (env "+config.Env.LogLevel+")")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })

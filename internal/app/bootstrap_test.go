@@ -14,7 +14,7 @@ import (
 
 func newTestApp(t *testing.T, dataDir string) *App {
 	t.Helper()
-	cfg := config.Config{DataDir: dataDir, Listen: "127.0.0.1:0", RegistryDomain: "azurecr.localhost", Location: "eastus", LogLevel: "info"}
+	cfg := config.Config{DataDir: dataDir, Listen: "127.0.0.1:0", RegistryDomain: "azurecr.localhost", Location: "eastus", LogLevel: "info", InstancesDomain: "azurecontainer.localhost", Runtime: "runc"}
 	a, err := New(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -19,12 +19,19 @@ type Config struct {
 	RegistryDomain string // CERULEAN_REGISTRY_DOMAIN, default azurecr.localhost
 	Location       string // CERULEAN_LOCATION, default eastus
 	LogLevel       string // CERULEAN_LOG_LEVEL, default info
+	// InstancesDomain is the parent domain of container group FQDNs
+	// (<label>.<location>.<domain>); Azure's is azurecontainer.io.
+	InstancesDomain string // CERULEAN_INSTANCES_DOMAIN, default azurecontainer.localhost
+	// Runtime is the OCI runtime that runs containers: runc or crun, or
+	// a path to either.
+	Runtime string // CERULEAN_RUNTIME, default runc
 }
 
 // Env names the environment variable of each setting.
-var Env = struct{ DataDir, Listen, RegistryDomain, Location, LogLevel string }{
+var Env = struct{ DataDir, Listen, RegistryDomain, Location, LogLevel, InstancesDomain, Runtime string }{
 	DataDir: "CERULEAN_DATA_DIR", Listen: "CERULEAN_LISTEN", RegistryDomain: "CERULEAN_REGISTRY_DOMAIN",
-	Location: "CERULEAN_LOCATION", LogLevel: "CERULEAN_LOG_LEVEL",
+	Location: "CERULEAN_LOCATION", LogLevel: "CERULEAN_LOG_LEVEL", InstancesDomain: "CERULEAN_INSTANCES_DOMAIN",
+	Runtime: "CERULEAN_RUNTIME",
 }
 
 // DefaultDataDir returns ~/.cerulean.
@@ -44,6 +51,9 @@ func Defaults(getenv func(string) string) Config {
 		RegistryDomain: "azurecr.localhost",
 		Location:       "eastus",
 		LogLevel:       "info",
+
+		InstancesDomain: "azurecontainer.localhost",
+		Runtime:         "runc",
 	}
 	for _, kv := range []struct {
 		name string
@@ -51,6 +61,7 @@ func Defaults(getenv func(string) string) Config {
 	}{
 		{Env.DataDir, &c.DataDir}, {Env.Listen, &c.Listen}, {Env.RegistryDomain, &c.RegistryDomain},
 		{Env.Location, &c.Location}, {Env.LogLevel, &c.LogLevel},
+		{Env.InstancesDomain, &c.InstancesDomain}, {Env.Runtime, &c.Runtime},
 	} {
 		if v := getenv(kv.name); v != "" {
 			*kv.dst = v
@@ -73,6 +84,12 @@ func (c Config) Validate() error {
 	}
 	if c.Location == "" || strings.ContainsFunc(c.Location, func(r rune) bool { return !('a' <= r && r <= 'z' || '0' <= r && r <= '9') }) {
 		errs = append(errs, fmt.Errorf("location %q: must be a lower-case region name such as eastus", c.Location))
+	}
+	if !validDomain(c.InstancesDomain) {
+		errs = append(errs, fmt.Errorf("instances domain %q: must be a DNS name such as azurecontainer.localhost", c.InstancesDomain))
+	}
+	if c.Runtime == "" {
+		errs = append(errs, errors.New("runtime: must name runc, crun or a path to an OCI runtime"))
 	}
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)

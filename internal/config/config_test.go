@@ -20,7 +20,7 @@ func TestDefaultsAndEnv(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	good := Config{DataDir: "/d", Listen: "127.0.0.1:1", RegistryDomain: "azurecr.localhost", Location: "eastus", LogLevel: "info"}
+	good := Config{DataDir: "/d", Listen: "127.0.0.1:1", RegistryDomain: "azurecr.localhost", Location: "eastus", LogLevel: "info", InstancesDomain: "azurecontainer.localhost", Runtime: "runc"}
 	tests := []struct {
 		name   string
 		mutate func(*Config)
@@ -33,6 +33,8 @@ func TestValidate(t *testing.T) {
 		{"domain with empty label", func(c *Config) { c.RegistryDomain = "a..b" }, "registry domain"},
 		{"location with space", func(c *Config) { c.Location = "East US" }, "location"},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
+		{"instances domain", func(c *Config) { c.InstancesDomain = "Azure Container" }, "instances domain"},
+		{"no runtime", func(c *Config) { c.Runtime = "" }, "runtime"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
