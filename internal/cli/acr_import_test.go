@@ -3,6 +3,7 @@ package cli
 import (
 	"archive/tar"
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -273,5 +274,25 @@ func TestACRImportChecksEveryTargetFirst(t *testing.T) {
 	}
 	if out := e.mustRun("acr", "repository", "list", "-n", acrDataRegistry, "-o", "tsv"); out != "a\n" {
 		t.Errorf("repositories after a refused import: %q", out)
+	}
+}
+
+// TestACRImportUnreachableSource: the error names the source and says why
+// once (the message already holds the cause).
+func TestACRImportUnreachableSource(t *testing.T) {
+	e := newACRDataEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, errs, code := e.run("acr", "import", "-n", acrDataRegistry, "--source", addr+"/x:1", "-t", "x:1")
+	want := "ERROR: Cannot read the source image '" + addr + "/x:1': "
+	if code != 1 || !strings.HasPrefix(errs, want) {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if n := strings.Count(errs, `Get "https://`+addr+`/v2/"`); n != 1 {
+		t.Fatalf("the cause is said %d times: %q", n, errs)
 	}
 }

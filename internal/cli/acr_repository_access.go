@@ -205,11 +205,14 @@ func (d *acrData) credentials(r *acrRegistry, username, password string, req cre
 		i.app.log.warnf(logACRDocker, "Obtained registry login server '%s' from service. The specified suffix '%s' is ignored.", ls, suffix)
 	}
 	challenge, err := r.data.Ping(i.ctx)
-	recommendations := []string{connectRecommendation}
 	if err == nil && r.arm == nil && challenge.StatusCode == http.StatusNotFound {
-		// No registry answers to the guessed login server: in Azure its
-		// name would not resolve.
-		err, recommendations = fmt.Errorf("no registry has the login server %s", ls), nil
+		// ARM does not show the registry and the server, reached, says no
+		// registry has the guessed login server (404 NAME_UNKNOWN): the
+		// registry does not exist, which is what ARM's answer said. (In
+		// Azure the name would not resolve and az could only say it cannot
+		// connect; here the server is known to be up.)
+		i.app.log.debugf(logACRDocker, "Registry login server '%s' answered 404: no registry has it.", ls)
+		return client.RegistryCredential{}, &cliError{msg: r.notFound}
 	}
 	if err != nil {
 		i.app.log.debugf(logACRDocker, "Could not connect to registry login server. Exception: %v", err)
@@ -218,7 +221,7 @@ func (d *acrData) credentials(r *acrRegistry, username, password string, req cre
 		}
 		return client.RegistryCredential{}, &cliError{
 			msg:             fmt.Sprintf("Could not connect to the registry login server '%s'. Please verify that the registry exists and the URL 'https://%s/v2/' is reachable from your environment.", ls, ls),
-			recommendations: recommendations}
+			recommendations: []string{connectRecommendation}}
 	}
 	if challenge.StatusCode == http.StatusForbidden {
 		return client.RegistryCredential{}, errorf("Looks like you don't have access to registry '%s'. To see configured firewall rules, run 'az acr show --query networkRuleSet --name %s'. To see if public network access is enabled, run 'az acr show --query publicNetworkAccess'.Please refer to https://aka.ms/acr/errors#connectivity_forbidden_error for more information.", ls, r.name)

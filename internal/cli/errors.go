@@ -87,12 +87,15 @@ func describeError(err error) (msg string, recommendations []string, exitCode in
 		}
 		return msg, []string{connectRecommendation}, 1
 	}
+	// An *errdefs.Error's message already says what its cause was (its
+	// Error() would repeat the cause after it), so it goes before the
+	// bare network errors it may wrap.
+	if e, ok := errors.AsType[*errdefs.Error](err); ok && e.Message != "" {
+		return e.Message, nil, 1
+	}
 	var ne net.Error
 	if errors.As(err, &ne) {
 		return err.Error(), nil, 1
-	}
-	if e, ok := errors.AsType[*errdefs.Error](err); ok && e.Message != "" {
-		return e.Message, nil, 1
 	}
 	return err.Error(), nil, 1
 }

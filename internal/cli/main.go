@@ -240,14 +240,20 @@ func (a *app) configureLogging(args []string) (int, bool) {
 	return 0, true
 }
 
-// groupUsage handles a command line that stops at a group: help, or az's
-// "misspelled" error for an unknown word.
+// groupUsage handles a command line that stops at a group: help, the
+// error for an Azure CLI command Cerulean lacks, or az's "misspelled"
+// error for an unknown word.
 func (a *app) groupUsage(tree *cmdTree, node *cobra.Command, prog string, rest []string) int {
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		group := strings.TrimSpace(strings.TrimPrefix(prog, "az"))
+		if azureOnlyCommand(strings.TrimSpace(group + " " + rest[0])) {
+			return a.fail(azureOnlyError(group, rest[0]))
+		}
 		var names []string
 		for _, c := range node.Commands() {
 			names = append(names, c.Name())
 		}
+		names = append(names, azureOnlyNames(group)...)
 		e := &usageError{msg: fmt.Sprintf("'%s' is misspelled or not recognized by the system.", rest[0])}
 		if m := closeMatch(rest[0], names); m != "" {
 			e.recommendations = append(e.recommendations, fmt.Sprintf("Did you mean '%s' ?", m))

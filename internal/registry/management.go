@@ -14,8 +14,8 @@ import (
 // ResourceType is the ARM type of registries.
 const ResourceType = "Microsoft.ContainerRegistry/registries"
 
-// ErrLocationNotAvailable is a location that is not a location name.
-var ErrLocationNotAvailable = errdefs.New(errdefs.InvalidArgument, "LocationNotAvailableForResourceType", "location not available")
+// ErrLocationNotAvailable is a location ARM does not list.
+var ErrLocationNotAvailable = resource.ErrLocationNotAvailable
 
 // Admin password names, as listCredentials shows them.
 const (
@@ -391,17 +391,11 @@ func canonicalSKU(sku string) (string, error) {
 	return "", ErrInvalidSKU.WithMessage("The SKU '%s' is not valid. Valid SKUs are Basic, Standard and Premium.", truncate(sku)).WithTarget("sku.name")
 }
 
-// normalizeLocation turns "East US" into "eastus", as ARM does, and
-// checks that what is left is a location name.
+// normalizeLocation turns "East US" into "eastus", as ARM does, after
+// checking that ARM lists the location.
 func normalizeLocation(loc string) (string, error) {
-	n := resource.NormalizeLocation(loc)
-	if n == "" {
-		return "", ErrInvalidLocation.WithMessage("The location property is required for this definition.").WithTarget("location")
+	if err := resource.CheckLocation(loc, ResourceType); err != nil {
+		return "", err
 	}
-	for _, r := range n {
-		if !('a' <= r && r <= 'z' || '0' <= r && r <= '9') {
-			return "", ErrLocationNotAvailable.WithMessage("The provided location '%s' is not available for resource type '%s'.", truncate(loc), ResourceType).WithTarget("location")
-		}
-	}
-	return n, nil
+	return resource.NormalizeLocation(loc), nil
 }

@@ -18,7 +18,7 @@ var (
 	ErrResourceNotFound      = errdefs.New(errdefs.NotFound, "ResourceNotFound", "resource not found")
 	ErrInvalidGroupName      = errdefs.New(errdefs.InvalidArgument, "InvalidResourceGroup", "invalid resource group name")
 	ErrLocationRequired      = errdefs.New(errdefs.InvalidArgument, "LocationRequired", "The location property is required for this definition.")
-	ErrInvalidLocation       = errdefs.New(errdefs.InvalidArgument, "LocationNotAvailableForResourceGroup", "invalid location")
+	ErrInvalidLocation       = errdefs.New(errdefs.InvalidArgument, "LocationNotAvailableForResourceGroup", "location not available for resource groups")
 	ErrGroupLocationConflict = errdefs.New(errdefs.Conflict, "InvalidResourceGroupLocation", "resource group location conflict")
 	ErrInvalidTags           = errdefs.New(errdefs.InvalidArgument, "InvalidTag", "invalid tags")
 )
@@ -115,15 +115,10 @@ func (s *Service) PutGroup(ctx context.Context, subscriptionID, name string, in 
 	if err := ValidateGroupName(name); err != nil {
 		return Group{}, false, err
 	}
+	if err := CheckLocation(in.Location, ResourceGroupType); err != nil {
+		return Group{}, false, err
+	}
 	loc := NormalizeLocation(in.Location)
-	if loc == "" {
-		return Group{}, false, ErrLocationRequired.WithTarget("location")
-	}
-	for _, r := range loc {
-		if !('a' <= r && r <= 'z' || '0' <= r && r <= '9') {
-			return Group{}, false, ErrInvalidLocation.WithMessage("The provided location '%s' is not available for resource group.", in.Location).WithTarget("location")
-		}
-	}
 	if err := ValidateTags(in.Tags); err != nil {
 		return Group{}, false, err
 	}

@@ -50,6 +50,7 @@ func TestPutGroup(t *testing.T) {
 		{"location change", "My-RG_(1).x", resource.GroupInput{Location: "westus"}, resource.ErrGroupLocationConflict},
 		{"no location", "rg2", resource.GroupInput{}, resource.ErrLocationRequired},
 		{"odd location", "rg2", resource.GroupInput{Location: "east-us!"}, resource.ErrInvalidLocation},
+		{"unknown location", "rg2", resource.GroupInput{Location: "mars"}, resource.ErrInvalidLocation},
 		{"trailing period", "rg.", resource.GroupInput{Location: "eastus"}, resource.ErrInvalidGroupName},
 		{"slash", "a/b", resource.GroupInput{Location: "eastus"}, resource.ErrInvalidGroupName},
 		{"too long", strings.Repeat("a", 91), resource.GroupInput{Location: "eastus"}, resource.ErrInvalidGroupName},
