@@ -48,26 +48,23 @@ type Config struct {
 	// IPPool is where group addresses are taken from (default
 	// 127.1.0.0/16); it must lie in 127.0.0.0/8.
 	IPPool netip.Prefix
-	// Locations checks a location for container groups (nil: any).
-	Locations func(location string) error
-	Logger    *slog.Logger
-	Now       func() time.Time
+	Logger *slog.Logger
+	Now    func() time.Time
 	// ReconcileEvery is the reconciler's period (default 2 s).
 	ReconcileEvery time.Duration
 }
 
 // Service is Azure Container Instances.
 type Service struct {
-	store     Store
-	images    Images
-	runner    Runner
-	sealer    Sealer
-	domain    string
-	pool      netip.Prefix
-	locations func(string) error
-	log       *slog.Logger
-	now       func() time.Time
-	every     time.Duration
+	store  Store
+	images Images
+	runner Runner
+	sealer Sealer
+	domain string
+	pool   netip.Prefix
+	log    *slog.Logger
+	now    func() time.Time
+	every  time.Duration
 
 	// base is the server's lifetime context: provisioning outlives the
 	// request that started it.
@@ -82,7 +79,7 @@ type Service struct {
 func NewService(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, images: cfg.Images, runner: cfg.Runner, sealer: cfg.Sealer,
-		domain: strings.ToLower(cfg.InstancesDomain), pool: cfg.IPPool, locations: cfg.Locations,
+		domain: strings.ToLower(cfg.InstancesDomain), pool: cfg.IPPool,
 		log: cfg.Logger, now: cfg.Now, every: cfg.ReconcileEvery,
 		base:  context.Background(),
 		locks: map[string]*sync.Mutex{}, working: map[string]context.CancelFunc{}, sessions: map[string]*session{},
@@ -178,15 +175,10 @@ func (s *Service) CreateOrUpdate(ctx context.Context, in CreateInput) (Group, Op
 	if err := ValidateGroupName(name); err != nil {
 		return Group{}, Operation{}, false, err
 	}
+	if err := resource.CheckLocation(in.Location, ResourceType); err != nil {
+		return Group{}, Operation{}, false, err
+	}
 	loc := resource.NormalizeLocation(in.Location)
-	if loc == "" {
-		return Group{}, Operation{}, false, resource.ErrLocationRequired.WithTarget("location")
-	}
-	if s.locations != nil {
-		if err := s.locations(loc); err != nil {
-			return Group{}, Operation{}, false, err
-		}
-	}
 	if err := resource.ValidateTags(in.Tags); err != nil {
 		return Group{}, Operation{}, false, err
 	}
