@@ -56,6 +56,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Registry, bool, e
 	if err := resource.ValidateTags(in.Tags); err != nil {
 		return Registry{}, false, err
 	}
+	if err := checkAnonymousPull(sku, in.AnonymousPullEnabled); err != nil {
+		return Registry{}, false, err
+	}
 	now := s.clock()
 	cur, err := s.store.GetRegistry(ctx, in.Name)
 	switch {
@@ -220,6 +223,14 @@ func (s *Service) Update(ctx context.Context, group resourceid.ID, name string, 
 		if in.SetTags {
 			r.Tags = maps.Clone(in.Tags)
 		}
+		if in.SKU != nil || in.AnonymousPullEnabled != nil {
+			// Enabling anonymous pull on Basic, or moving a registry that
+			// has it to Basic; a PATCH of other fields leaves a registry
+			// stored before this rule alone.
+			if err := checkAnonymousPull(r.SKU, r.AnonymousPullEnabled); err != nil {
+				return err
+			}
+		}
 		r.ChangedAt, r.ChangedBy = now, in.ChangedBy
 		return nil
 	})
@@ -379,6 +390,15 @@ func (s *Service) CheckAdmin(ctx context.Context, r Registry, username, password
 		ok |= subtle.ConstantTimeCompare(v, []byte(password))
 	}
 	return ok == 1
+}
+
+// checkAnonymousPull refuses anonymous pull on Basic: Azure offers it on
+// Standard and Premium only.
+func checkAnonymousPull(sku string, anonymousPull bool) error {
+	if anonymousPull && sku == SKUBasic {
+		return ErrAnonymousPullNotSupported
+	}
+	return nil
 }
 
 // canonicalSKU accepts a SKU name in any case.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cerulean/cerulean/internal/errdefs"
 	"github.com/cerulean/cerulean/internal/registry"
 	"github.com/cerulean/cerulean/internal/resourceid"
 )
@@ -153,6 +154,41 @@ func TestUpdate(t *testing.T) {
 	if got.SKU != registry.SKUStandard {
 		t.Errorf("a failed update changed the SKU: %+v", got)
 	}
+}
+
+// TestAnonymousPullNeedsStandard: anonymous pull is refused on Basic when
+// created, enabled, or kept while moving to Basic, with Azure's 400.
+func TestAnonymousPullNeedsStandard(t *testing.T) {
+	e := newEnv(t) // MyRegistry is Basic
+	ctx := t.Context()
+	const want = "Anonymous pull is not supported for SKU Managed_Basic. For more information on SKU tiers, please visit https://aka.ms/acr/tiers."
+	check := func(err error, what string) {
+		t.Helper()
+		mustReason(t, err, "BadRequest", what)
+		if err != nil && errdefs.As(err).Message != want {
+			t.Errorf("%s: message %q", what, errdefs.As(err).Message)
+		}
+	}
+	_, _, err := e.svc.Create(ctx, registry.CreateInput{Group: e.group, Name: "basicanon", Location: "eastus", SKU: "basic", AnonymousPullEnabled: true})
+	check(err, "create Basic with anonymous pull")
+	_, _, err = e.svc.Create(ctx, registry.CreateInput{Group: e.group, Name: regName, Location: "eastus", SKU: "Basic", AnonymousPullEnabled: true})
+	check(err, "PUT over a Basic registry with anonymous pull")
+	_, err = e.svc.Update(ctx, e.group, regName, registry.UpdateInput{AnonymousPullEnabled: ptr(true)})
+	check(err, "enable on Basic")
+
+	_, err = e.svc.Update(ctx, e.group, regName, registry.UpdateInput{SKU: ptr("Standard"), AnonymousPullEnabled: ptr(true)})
+	must(t, err)
+	_, err = e.svc.Update(ctx, e.group, regName, registry.UpdateInput{SKU: ptr("Basic")})
+	check(err, "move to Basic with anonymous pull")
+	got, err := e.svc.ByName(ctx, regName)
+	must(t, err)
+	if got.SKU != registry.SKUStandard || !got.AnonymousPullEnabled {
+		t.Errorf("a refused update changed the registry: %+v", got)
+	}
+	_, err = e.svc.Update(ctx, e.group, regName, registry.UpdateInput{SKU: ptr("Basic"), AnonymousPullEnabled: ptr(false)})
+	must(t, err)
+	_, _, err = e.svc.Create(ctx, registry.CreateInput{Group: e.group, Name: "premiumanon", Location: "eastus", SKU: "Premium", AnonymousPullEnabled: true})
+	must(t, err)
 }
 
 func TestDelete(t *testing.T) {
