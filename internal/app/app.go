@@ -106,6 +106,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Store: st.Registry(), Blobs: blobs, Sealer: sealer,
 		Domain: cfg.RegistryDomain, Port: port, Logger: logger,
 	})
+	// Login servers follow the configured registry domain and port (the
+	// serving certificate covers only the current domain).
+	if err := a.Registries.AdoptLoginServers(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("registry login servers: %w", err), ln.Close(), a.closeBackends())
+	}
 	a.handler = server.Middleware(logger, a.routes(signer, loginHosts(host, ln.Addr())))
 	a.listener = server.NewTLSListener(ln, tlsConfig(bundle.Cert, cfg.RegistryDomain))
 	return a, nil

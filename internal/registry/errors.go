@@ -13,6 +13,11 @@ var (
 	ErrInvalidPassword    = errdefs.New(errdefs.InvalidArgument, "InvalidPasswordName", "invalid password name")
 	ErrRegistryImmutable  = errdefs.New(errdefs.InvalidArgument, "RegistryPropertyNotUpdatable", "property cannot be changed")
 	ErrLocationMismatched = errdefs.New(errdefs.Conflict, "InvalidResourceLocation", "location cannot be changed")
+	// ErrAnonymousPullNotSupported is ARM's 400 for anonymous pull on a
+	// Basic registry, in Azure's words (it names the SKU internally
+	// "Managed_Basic").
+	ErrAnonymousPullNotSupported = errdefs.New(errdefs.InvalidArgument, "BadRequest",
+		"Anonymous pull is not supported for SKU Managed_Basic. For more information on SKU tiers, please visit https://aka.ms/acr/tiers.")
 )
 
 // Data-plane errors. Their reasons are the OCI Distribution Specification's

@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/hex"
+	"io"
 	"maps"
 	"strings"
 
@@ -56,6 +58,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Registry, bool, e
 	if err := resource.ValidateTags(in.Tags); err != nil {
 		return Registry{}, false, err
 	}
+	if err := checkAnonymousPull(sku, in.AnonymousPullEnabled); err != nil {
+		return Registry{}, false, err
+	}
 	now := s.clock()
 	cur, err := s.store.GetRegistry(ctx, in.Name)
 	switch {
@@ -66,6 +71,10 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Registry, bool, e
 		return Registry{}, false, err
 	}
 
+	instance, err := s.newInstanceID()
+	if err != nil {
+		return Registry{}, false, err
+	}
 	passwords := make([]AdminPassword, 0, 2)
 	for _, name := range []string{PasswordName, PasswordName2} {
 		p, err := s.newAdminPassword(name)
@@ -81,6 +90,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Registry, bool, e
 		Location: loc, Tags: maps.Clone(in.Tags), SKU: sku,
 		AdminUserEnabled: in.AdminUserEnabled, AnonymousPullEnabled: in.AnonymousPullEnabled,
 		LoginServer:       loginServer(in.Name, s.domain, s.port),
+		InstanceID:        instance,
 		ProvisioningState: "Succeeded",
 		AdminPasswords:    passwords,
 		CreatedAt:         now, CreatedBy: in.CreatedBy, ChangedAt: now, ChangedBy: in.CreatedBy,
@@ -101,6 +111,34 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Registry, bool, e
 	}
 	s.log.InfoContext(ctx, "registry created", "registry", r.Name, "sku", r.SKU, "created_by", r.CreatedBy)
 	return r, true, nil
+}
+
+// newInstanceID draws a registry's instance id: 128 random bits, hex.
+func (s *Service) newInstanceID() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return "", errdefs.Internalf(err, "registry: generate instance id")
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// AdoptLoginServers gives every registry the login server of the current
+// configuration, <name>.<Domain>[:Port], as Azure derives loginServer from
+// the name and the cloud's suffix. Run at start: after the registry domain
+// (or the port) changed, the stored login servers — which the token
+// service's challenge realm and the audience of new tokens come from —
+// would name hosts the serving certificate no longer covers. Tokens issued
+// under the old name carry it as their audience and stop working. Each
+// change is logged.
+func (s *Service) AdoptLoginServers(ctx context.Context) error {
+	moved, err := s.store.MoveLoginServers(ctx, func(name string) string { return loginServer(name, s.domain, s.port) })
+	if err != nil {
+		return err
+	}
+	for _, m := range moved {
+		s.log.InfoContext(ctx, "registry login server changed", "registry", m.Name, "old", m.From, "new", m.To)
+	}
+	return nil
 }
 
 // replace applies a PUT to an existing registry: the updatable properties
@@ -219,6 +257,14 @@ func (s *Service) Update(ctx context.Context, group resourceid.ID, name string, 
 		}
 		if in.SetTags {
 			r.Tags = maps.Clone(in.Tags)
+		}
+		if in.SKU != nil || in.AnonymousPullEnabled != nil {
+			// Enabling anonymous pull on Basic, or moving a registry that
+			// has it to Basic; a PATCH of other fields leaves a registry
+			// stored before this rule alone.
+			if err := checkAnonymousPull(r.SKU, r.AnonymousPullEnabled); err != nil {
+				return err
+			}
 		}
 		r.ChangedAt, r.ChangedBy = now, in.ChangedBy
 		return nil
@@ -379,6 +425,15 @@ func (s *Service) CheckAdmin(ctx context.Context, r Registry, username, password
 		ok |= subtle.ConstantTimeCompare(v, []byte(password))
 	}
 	return ok == 1
+}
+
+// checkAnonymousPull refuses anonymous pull on Basic: Azure offers it on
+// Standard and Premium only.
+func checkAnonymousPull(sku string, anonymousPull bool) error {
+	if anonymousPull && sku == SKUBasic {
+		return ErrAnonymousPullNotSupported
+	}
+	return nil
 }
 
 // canonicalSKU accepts a SKU name in any case.

@@ -2,10 +2,12 @@ package registry_test
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/cerulean/cerulean/internal/errdefs"
 	"github.com/cerulean/cerulean/internal/registry"
 	"github.com/cerulean/cerulean/internal/resourceid"
 )
@@ -153,6 +155,106 @@ func TestUpdate(t *testing.T) {
 	if got.SKU != registry.SKUStandard {
 		t.Errorf("a failed update changed the SKU: %+v", got)
 	}
+}
+
+// TestInstanceID: every registry gets a random instance id, and one
+// re-created under a deleted one's name gets another.
+func TestInstanceID(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	first := e.reg.InstanceID
+	if len(first) != 32 || strings.Trim(first, "0123456789abcdef") != "" {
+		t.Fatalf("instance id %q, want 32 hex digits", first)
+	}
+	got, err := e.svc.ByName(ctx, regName)
+	must(t, err)
+	if got.InstanceID != first {
+		t.Fatalf("stored instance id %q, created %q", got.InstanceID, first)
+	}
+	up, _, err := e.svc.Create(ctx, registry.CreateInput{Group: e.group, Name: regName, Location: "eastus", SKU: "Standard"})
+	must(t, err)
+	if up.InstanceID != first {
+		t.Fatal("a PUT over the registry changed its instance id")
+	}
+	must(t, e.svc.Delete(ctx, e.group, regName))
+	again, _, err := e.svc.Create(ctx, registry.CreateInput{Group: e.group, Name: regName, Location: "eastus", SKU: "Basic"})
+	must(t, err)
+	if again.InstanceID == first || len(again.InstanceID) != 32 {
+		t.Fatalf("re-created registry's instance id %q (the old one was %q)", again.InstanceID, first)
+	}
+}
+
+// TestAdoptLoginServers: a service configured with another registry domain
+// or port moves every stored login server to it, once, logging each move.
+func TestAdoptLoginServers(t *testing.T) {
+	var cfg registry.Config
+	e := newEnv(t, func(c *registry.Config) { cfg = *c })
+	ctx := t.Context()
+	if e.reg.LoginServer != "myregistry.azurecr.test:8443" {
+		t.Fatalf("login server %q", e.reg.LoginServer)
+	}
+	var log bytes.Buffer
+	cfg.Domain, cfg.Port, cfg.Logger = "cr.example", "443", slog.New(slog.NewTextHandler(&log, nil))
+	moved := registry.NewService(cfg)
+	must(t, moved.AdoptLoginServers(ctx))
+	for _, get := range []func() (registry.Registry, error){
+		func() (registry.Registry, error) { return moved.ByName(ctx, regName) },
+		func() (registry.Registry, error) { return moved.ByLoginServer(ctx, "MyRegistry.cr.example:443") },
+		func() (registry.Registry, error) { return moved.Get(ctx, e.group, regName) },
+	} {
+		r, err := get()
+		must(t, err)
+		if r.LoginServer != "myregistry.cr.example" {
+			t.Errorf("login server after the move %q", r.LoginServer)
+		}
+	}
+	if _, err := moved.ByLoginServer(ctx, "myregistry.azurecr.test:8443"); err == nil {
+		t.Error("the old login server still names the registry")
+	}
+	want := `msg="registry login server changed" registry=MyRegistry old=myregistry.azurecr.test:8443 new=myregistry.cr.example`
+	if !strings.Contains(log.String(), want) || strings.Count(log.String(), "\n") != 1 {
+		t.Errorf("log %q, want one line with %q", log.String(), want)
+	}
+	log.Reset()
+	must(t, moved.AdoptLoginServers(ctx))
+	if log.Len() != 0 {
+		t.Errorf("nothing moved, yet logged %q", log.String())
+	}
+}
+
+// TestAnonymousPullNeedsStandard: anonymous pull is refused on Basic when
+// created, enabled, or kept while moving to Basic, with Azure's 400.
+func TestAnonymousPullNeedsStandard(t *testing.T) {
+	e := newEnv(t) // MyRegistry is Basic
+	ctx := t.Context()
+	const want = "Anonymous pull is not supported for SKU Managed_Basic. For more information on SKU tiers, please visit https://aka.ms/acr/tiers."
+	check := func(err error, what string) {
+		t.Helper()
+		mustReason(t, err, "BadRequest", what)
+		if err != nil && errdefs.As(err).Message != want {
+			t.Errorf("%s: message %q", what, errdefs.As(err).Message)
+		}
+	}
+	_, _, err := e.svc.Create(ctx, registry.CreateInput{Group: e.group, Name: "basicanon", Location: "eastus", SKU: "basic", AnonymousPullEnabled: true})
+	check(err, "create Basic with anonymous pull")
+	_, _, err = e.svc.Create(ctx, registry.CreateInput{Group: e.group, Name: regName, Location: "eastus", SKU: "Basic", AnonymousPullEnabled: true})
+	check(err, "PUT over a Basic registry with anonymous pull")
+	_, err = e.svc.Update(ctx, e.group, regName, registry.UpdateInput{AnonymousPullEnabled: ptr(true)})
+	check(err, "enable on Basic")
+
+	_, err = e.svc.Update(ctx, e.group, regName, registry.UpdateInput{SKU: ptr("Standard"), AnonymousPullEnabled: ptr(true)})
+	must(t, err)
+	_, err = e.svc.Update(ctx, e.group, regName, registry.UpdateInput{SKU: ptr("Basic")})
+	check(err, "move to Basic with anonymous pull")
+	got, err := e.svc.ByName(ctx, regName)
+	must(t, err)
+	if got.SKU != registry.SKUStandard || !got.AnonymousPullEnabled {
+		t.Errorf("a refused update changed the registry: %+v", got)
+	}
+	_, err = e.svc.Update(ctx, e.group, regName, registry.UpdateInput{SKU: ptr("Basic"), AnonymousPullEnabled: ptr(false)})
+	must(t, err)
+	_, _, err = e.svc.Create(ctx, registry.CreateInput{Group: e.group, Name: "premiumanon", Location: "eastus", SKU: "Premium", AnonymousPullEnabled: true})
+	must(t, err)
 }
 
 func TestDelete(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/cerulean/cerulean/internal/jsonstrict"
 )
 
 // Manifest media types the registry understands.
@@ -106,6 +108,9 @@ func parseManifest(contentType string, body []byte) (parsedManifest, error) {
 	if err := json.Unmarshal(body, &w); err != nil {
 		return pm, ErrManifestInvalid.WithMessage("manifest is not valid JSON: %s", jsonProblem(err))
 	}
+	if err := uniqueKeys(body); err != nil {
+		return pm, err
+	}
 	mt, err := manifestMediaType(contentType, w)
 	if err != nil {
 		return pm, err
@@ -186,6 +191,27 @@ func parseManifest(contentType string, body []byte) (parsedManifest, error) {
 		pm.artifactType = pm.configMediaType
 	}
 	return pm, nil
+}
+
+// uniqueKeys refuses a manifest that names a member twice, or two that
+// differ only in case: encoding/json (this registry, and containerd, docker
+// and most Go clients) keeps the last and matches field names in any case,
+// other parsers keep the first or match exactly, so the descriptors
+// validated here would not be the ones every reader sees (the class of
+// CVE-2021-41190).
+func uniqueKeys(body []byte) error {
+	err := jsonstrict.Check(body, jsonstrict.FoldCase)
+	if err == nil {
+		return nil
+	}
+	if d, ok := errors.AsType[*jsonstrict.DuplicateKeyError](err); ok {
+		d.Path, d.Key, d.First = truncate(d.Path), truncate(d.Key), truncate(d.First)
+		return ErrManifestInvalid.WithMessage("manifest is ambiguous: %s", d.Error()).WithTarget(d.Key)
+	}
+	if errors.Is(err, jsonstrict.ErrTooDeep) {
+		return ErrManifestInvalid.WithMessage("manifest is nested deeper than %d levels", jsonstrict.MaxDepth)
+	}
+	return ErrManifestInvalid.WithMessage("manifest is not valid JSON: %s", jsonProblem(err))
 }
 
 // manifestMediaType decides a manifest's media type from the request's

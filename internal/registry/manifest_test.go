@@ -221,3 +221,50 @@ func TestParseManifestDetails(t *testing.T) {
 		t.Errorf("manifest of exactly %d bytes: %v", MaxManifestSize, err)
 	}
 }
+
+// TestParseManifestDuplicateKeys: a manifest or index naming a member twice
+// (or two that differ only in case, which encoding/json conflates) is
+// ambiguous and refused with MANIFEST_INVALID naming the member, whichever
+// of the values would be valid.
+func TestParseManifestDuplicateKeys(t *testing.T) {
+	cfg := string(mustJSON(t, desc(mediaTypeOCIConfig, "config")))
+	layer := desc("application/vnd.oci.image.layer.v1.tar+gzip", "layer")
+	bogus := `"sha256:` + strings.Repeat("0", 64) + `"`
+	child := string(mustJSON(t, desc(MediaTypeOCIManifest, "child")))
+	for _, tc := range []struct {
+		name, contentType, body, where string
+	}{
+		{"layer digest", MediaTypeOCIManifest,
+			`{"schemaVersion":2,"mediaType":"` + MediaTypeOCIManifest + `","config":` + cfg + `,"layers":[{"digest":` + bogus + `,` + string(mustJSON(t, layer))[1:] + `]}`,
+			`layers[0]`},
+		{"layer digest differing in case", MediaTypeOCIManifest,
+			`{"schemaVersion":2,"mediaType":"` + MediaTypeOCIManifest + `","config":` + cfg + `,"layers":[{"Digest":` + bogus + `,` + string(mustJSON(t, layer))[1:] + `]}`,
+			`layers[0]`},
+		{"top-level config", MediaTypeOCIManifest,
+			`{"schemaVersion":2,"config":{"mediaType":"x","digest":` + bogus + `,"size":1},"mediaType":"` + MediaTypeOCIManifest + `","config":` + cfg + `}`,
+			`top-level`},
+		{"mediaType (the CVE-2021-41190 shape)", MediaTypeOCIManifest,
+			`{"schemaVersion":2,"mediaType":"` + MediaTypeOCIIndex + `","config":` + cfg + `,"mediaType":"` + MediaTypeOCIManifest + `"}`,
+			`top-level`},
+		{"index child digest", MediaTypeOCIIndex,
+			`{"schemaVersion":2,"mediaType":"` + MediaTypeOCIIndex + `","manifests":[{"digest":` + bogus + `,` + child[1:] + `]}`,
+			`manifests[0]`},
+		{"escaped spelling", MediaTypeOCIIndex,
+			`{"schemaVersion":2,"mediaType":"` + MediaTypeOCIIndex + `","manifests":[{"\u0064igest":` + bogus + `,` + child[1:] + `]}`,
+			`manifests[0]`},
+		{"annotations", MediaTypeOCIManifest,
+			`{"schemaVersion":2,"mediaType":"` + MediaTypeOCIManifest + `","config":` + cfg + `,"annotations":{"a":"1","a":"2"}}`,
+			`annotations`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !json.Valid([]byte(tc.body)) {
+				t.Fatalf("test body is not JSON: %s", tc.body)
+			}
+			_, err := parseManifest(tc.contentType, []byte(tc.body))
+			e := errdefs.As(err)
+			if err == nil || e.Reason != "MANIFEST_INVALID" || !strings.Contains(e.Message, tc.where) || !strings.Contains(strings.ToLower(e.Message), `"`) {
+				t.Fatalf("error %v, want MANIFEST_INVALID naming the member at %s", err, tc.where)
+			}
+		})
+	}
+}

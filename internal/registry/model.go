@@ -35,8 +35,16 @@ type Registry struct {
 	SKU                  string
 	AdminUserEnabled     bool
 	AnonymousPullEnabled bool
-	LoginServer          string // "<lower-cased name>.<registry domain>[:port]"
-	ProvisioningState    string
+	// LoginServer is "<lower-cased name>.<registry domain>[:port]" of the
+	// server's current configuration (Service.AdoptLoginServers keeps the
+	// stored value in step when the domain or port changes).
+	LoginServer       string
+	ProvisioningState string
+	// InstanceID tells this registry from any other that had or will have
+	// its name: 128 random bits (hex) drawn at creation and never reused.
+	// Tokens carry it, so a registry deleted and re-created under the same
+	// name — within the same second, even — refuses the old one's tokens.
+	InstanceID string
 	// AdminPasswords are "password" and "password2". ACR shows them in
 	// listCredentials, so they are kept sealed (encrypted), not hashed.
 	AdminPasswords []AdminPassword
@@ -44,6 +52,12 @@ type Registry struct {
 	CreatedBy      string
 	ChangedAt      time.Time
 	ChangedBy      string
+}
+
+// LoginServerMove is a registry whose login server changed.
+type LoginServerMove struct {
+	Name     string // as created
+	From, To string // login servers
 }
 
 // AdminPassword is one of the admin user's two passwords.
@@ -136,7 +150,7 @@ type Store interface {
 	// GetRegistry finds a registry by name, in any subscription.
 	GetRegistry(ctx context.Context, name string) (Registry, error)
 	// UpdateRegistry changes a registry (and its generic index entry); fn
-	// may not change ID, Name or LoginServer.
+	// may not change ID, Name, LoginServer or InstanceID.
 	UpdateRegistry(ctx context.Context, name string, fn func(*Registry) error) (Registry, error)
 	// DeleteRegistry removes the registry, its index entry, and all its
 	// repositories, manifests, tags, blob links and upload sessions.
@@ -144,6 +158,10 @@ type Store interface {
 	// ListRegistries lists a subscription's registries, or one group's when
 	// group is not empty, ordered by name.
 	ListRegistries(ctx context.Context, subscriptionID, group string) ([]Registry, error)
+	// MoveLoginServers sets the login server of every registry (of every
+	// subscription) to loginServer(name), in one transaction, and returns
+	// those whose login server changed, ordered by name.
+	MoveLoginServers(ctx context.Context, loginServer func(name string) string) ([]LoginServerMove, error)
 
 	// Repositories lists repository names in lexical order.
 	Repositories(ctx context.Context, registry string, p Page) ([]string, error)

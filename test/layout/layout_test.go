@@ -69,7 +69,7 @@ func under(p string, prefixes ...string) bool {
 var domain = []string{"internal/identity", "internal/rbac", "internal/resource", "internal/registry", "internal/containergroup"}
 
 // leaves import nothing of ours but errdefs.
-var leaves = []string{"internal/errdefs", "internal/atomicfile", "internal/sealbox", "internal/resourceid", "internal/principal", "internal/token", "internal/tlsca", "internal/bootstrap"}
+var leaves = []string{"internal/errdefs", "internal/jsonstrict", "internal/atomicfile", "internal/sealbox", "internal/resourceid", "internal/principal", "internal/token", "internal/tlsca", "internal/bootstrap"}
 
 // serverTest is the server surfaces' test support (a running server on a
 // sqlite store): it wires a backend as the composition root does, so the

@@ -24,9 +24,10 @@ const (
 // first, in its order; then the private ones Cerulean needs to check a
 // token against the current state:
 //
-//   - rid, the registry's resource id, so that a token of a deleted
-//     registry is refused by a new registry of the same name (with iat,
-//     which must not predate the registry's creation);
+//   - rid, the registry's resource id, and riid, its instance id (random,
+//     never reused), so that a token of a deleted registry is refused by a
+//     new registry of the same name however soon it is re-created (times
+//     are whole seconds, so the issue time cannot tell the two apart);
 //   - tenant (also on ACR's refresh tokens) and ckid, the key id of the
 //     client secret the principal signed in with, so that a removed
 //     secret revokes the tokens it produced; for the admin user ckid is a
@@ -44,6 +45,7 @@ type claims struct {
 	Aud         string       `json:"aud"`
 	Version     string       `json:"version"`
 	RID         string       `json:"rid"`
+	RIID        string       `json:"riid"`
 	GrantType   string       `json:"grant_type"`
 	AppID       string       `json:"appid,omitempty"`
 	Tenant      string       `json:"tenant,omitempty"`
@@ -66,7 +68,7 @@ func (s *Server) newClaims(reg registry.Registry, sub subject, grantType string,
 	now := s.now().UTC().Truncate(time.Second)
 	return claims{
 		JTI: server.NewID(), Sub: sub.id, Nbf: now.Unix(), Exp: now.Add(lifetime).Unix(), Iat: now.Unix(),
-		Iss: issuer, Aud: reg.LoginServer, Version: tokenVersion, RID: reg.ID.String(), GrantType: grantType,
+		Iss: issuer, Aud: reg.LoginServer, Version: tokenVersion, RID: reg.ID.String(), RIID: reg.InstanceID, GrantType: grantType,
 		Tenant: sub.tenant, Roles: []string{}, CKID: sub.ckid,
 	}
 }
@@ -127,8 +129,10 @@ func (s *Server) verifyToken(raw string, reg registry.Registry, grantType string
 		}
 		return claims{}, ErrUnauthorized.WithMessage("The token is an access token, not a refresh token.")
 	}
-	if !strings.EqualFold(c.Aud, reg.LoginServer) || !strings.EqualFold(c.RID, reg.ID.String()) || c.Iat < reg.CreatedAt.Unix() {
-		return claims{}, ErrUnauthorized.WithMessage("The token was issued for another registry.").WithCause(errors.New("audience, registry id or issue time mismatch"))
+	// The audience is the login server the token was issued under: after
+	// the registry domain changed, tokens of the old name stop working.
+	if !strings.EqualFold(c.Aud, reg.LoginServer) || !strings.EqualFold(c.RID, reg.ID.String()) || c.RIID != reg.InstanceID {
+		return claims{}, ErrUnauthorized.WithMessage("The token was issued for another registry.").WithCause(errors.New("audience, registry id or instance id mismatch"))
 	}
 	now := s.now()
 	if now.Add(notBeforeSkew).Unix() < c.Nbf {

@@ -109,7 +109,7 @@ func (e *env) newRegistry(name string, mod ...func(*registry.Registry)) registry
 	r := registry.Registry{
 		ID:   resourceid.ForResource(e.Subscription.ID, group, "Microsoft.ContainerRegistry", "registries", name),
 		Name: name, Location: "eastus", SKU: registry.SKUBasic, LoginServer: strings.ToLower(name) + "." + domain,
-		ProvisioningState: "Succeeded", CreatedAt: time.Now().Add(-time.Hour),
+		ProvisioningState: "Succeeded", CreatedAt: time.Now().Add(-time.Hour), InstanceID: "instance-1-" + name,
 		AdminPasswords: []registry.AdminPassword{
 			{Name: "password", Sealed: []byte("admin-pw-1-" + name)},
 			{Name: "password2", Sealed: []byte("admin-pw-2-" + name)},

@@ -266,19 +266,28 @@ func TestOtherRegistry(t *testing.T) {
 		t.Errorf("service B at A: %d %s", rep.status, rep.body)
 	}
 
-	// A is deleted and, a while later, someone creates a registry with
-	// its name in another group: A's tokens are refused.
+	// A is deleted and someone creates a registry with its name in
+	// another group: A's tokens are refused.
 	e.update(a, func(r *registry.Registry) {
 		r.ID.ResourceGroup = "rg9"
-		r.CreatedAt = time.Now().Add(2 * time.Second)
+		r.InstanceID = "instance-2-" + r.Name
 	})
 	if _, err := e.authenticate(a, "Bearer "+atA, "repository:app:pull"); !isUnauthorized(err) {
 		t.Errorf("old A's token on new A: %v", err)
 	}
-	// Same group and name, created again later: refused by issue time.
-	e.update(a, func(r *registry.Registry) { r.ID.ResourceGroup = group })
+	// Same group and name, created again at once (its creation time in
+	// the second the token was issued): refused by instance id.
+	e.update(a, func(r *registry.Registry) {
+		r.ID.ResourceGroup = group
+		r.CreatedAt = time.Now().Add(-time.Hour)
+	})
 	if _, err := e.authenticate(a, "Bearer "+atA, "repository:app:pull"); !isUnauthorized(err) {
 		t.Errorf("old A's token on A re-created in the same group: %v", err)
+	}
+	// The registry whose instance issued the token still takes it.
+	e.update(a, func(r *registry.Registry) { r.InstanceID = "instance-1-" + r.Name })
+	if _, err := e.authenticate(a, "Bearer "+atA, "repository:app:pull"); err != nil {
+		t.Errorf("A's token on A: %v", err)
 	}
 }
 

@@ -43,7 +43,7 @@ func TestWithRegistryService(t *testing.T) {
 		t.Fatal(err)
 	}
 	groupID := resourceid.ForResourceGroup(senv.Subscription.ID, group)
-	reg, _, err := regs.Create(ctx, registry.CreateInput{Group: groupID, Name: "RealReg", Location: "eastus", SKU: "basic", AdminUserEnabled: true})
+	reg, _, err := regs.Create(ctx, registry.CreateInput{Group: groupID, Name: "RealReg", Location: "eastus", SKU: "standard", AdminUserEnabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}

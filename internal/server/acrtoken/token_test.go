@@ -69,17 +69,17 @@ func TestAccessTokenClaims(t *testing.T) {
 	p := e.principal("puller", rbac.AcrPullID, reg.ID)
 	tok := e.basicToken(reg, p.App.AppID, p.Secret, "repository:app:pull").token().AccessToken
 	c := claimsOf(t, tok)
-	for _, k := range []string{"jti", "sub", "nbf", "exp", "iat", "iss", "aud", "version", "rid", "access", "roles", "grant_type", "tenant", "ckid"} {
+	for _, k := range []string{"jti", "sub", "nbf", "exp", "iat", "iss", "aud", "version", "rid", "riid", "access", "roles", "grant_type", "tenant", "ckid"} {
 		if _, ok := c[k]; !ok {
 			t.Errorf("claim %s missing", k)
 		}
 	}
-	if len(c) != 14 {
-		t.Errorf("claims %v: want exactly 14", c)
+	if len(c) != 15 {
+		t.Errorf("claims %v: want exactly 15", c)
 	}
 	want := map[string]any{
 		"sub": p.SP.ID, "iss": "Azure Container Registry", "aud": reg.LoginServer, "version": "1.0",
-		"rid": reg.ID.String(), "grant_type": "access_token", "tenant": e.Tenant.ID, "ckid": p.KeyID, "roles": []any{},
+		"rid": reg.ID.String(), "riid": reg.InstanceID, "grant_type": "access_token", "tenant": e.Tenant.ID, "ckid": p.KeyID, "roles": []any{},
 	}
 	for k, v := range want {
 		if !reflect.DeepEqual(c[k], v) {

@@ -46,13 +46,18 @@ func TestVerifiedTokensKeepEveryCheck(t *testing.T) {
 		t.Errorf("another registry: %+v %v", g, err)
 	}
 	// The registry deleted and created again under its name: a new id
-	// and creation time.
+	// and instance, or only a new instance (the same group), while the
+	// token is cached as verified.
 	recreated := e.update(reg, func(r *registry.Registry) {
 		r.ID = resourceid.ForResource(r.ID.SubscriptionID, "othergroup", "Microsoft.ContainerRegistry", "registries", r.Name)
-		r.CreatedAt = time.Now()
+		r.InstanceID = "instance-2-" + r.Name
 	})
 	if g, err := e.authenticate(recreated, "Bearer "+at, "repository:app:pull"); !isUnauthorized(err) {
 		t.Errorf("recreated registry: %+v %v", g, err)
+	}
+	recreated = e.update(reg, func(r *registry.Registry) { *r = reg; r.InstanceID = "instance-3-" + r.Name })
+	if g, err := e.authenticate(recreated, "Bearer "+at, "repository:app:pull"); !isUnauthorized(err) {
+		t.Errorf("recreated in the same group: %+v %v", g, err)
 	}
 	e.update(reg, func(r *registry.Registry) { *r = reg })
 	if _, err := e.authenticate(reg, "Bearer "+at, "repository:app:pull"); err != nil {

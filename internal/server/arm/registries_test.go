@@ -279,6 +279,8 @@ func TestRegistryErrors(t *testing.T) {
 		{"quarantine", http.MethodPut, registryPath(rg, "newregistry"), props(`{"policies":{"quarantinePolicy":{"status":"enabled"}}}`), 400, "PropertyNotSupported", "properties.policies.quarantinePolicy.status"},
 		{"no ARM tokens", http.MethodPut, registryPath(rg, "newregistry"), props(`{"policies":{"azureADAuthenticationAsArmPolicy":{"status":"disabled"}}}`), 400, "PropertyNotSupported", "properties.policies.azureADAuthenticationAsArmPolicy.status"},
 		{"managed identity", http.MethodPut, registryPath(rg, "newregistry"), `{"location":"eastus","sku":{"name":"Basic"},"identity":{"type":"SystemAssigned"}}`, 400, "PropertyNotSupported", "identity.type"},
+		{"anonymous pull on Basic", http.MethodPut, registryPath(rg, "newregistry"), props(`{"anonymousPullEnabled":true}`), 400, "BadRequest", ""},
+		{"enable anonymous pull on Basic", http.MethodPatch, registryPath(rg, "takenregistry"), `{"properties":{"anonymousPullEnabled":true}}`, 400, "BadRequest", ""},
 		{"patch unknown sku", http.MethodPatch, registryPath(rg, "takenregistry"), `{"sku":{"name":"Classic"}}`, 400, "InvalidSku", "sku.name"},
 		{"patch missing", http.MethodPatch, registryPath(rg, "missingregistry"), `{"tags":{}}`, 404, "ResourceNotFound", ""},
 		{"get in the wrong group", http.MethodGet, registryPath(other, "takenregistry"), "", 404, "ResourceNotFound", ""},

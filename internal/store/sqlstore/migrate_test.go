@@ -8,6 +8,7 @@ import (
 
 	"github.com/cerulean/cerulean/internal/errdefs"
 	"github.com/cerulean/cerulean/internal/identity"
+	"github.com/cerulean/cerulean/internal/resource"
 )
 
 // rawStore opens a database at path without migrating it.
@@ -107,5 +108,58 @@ func TestOwnersMigration(t *testing.T) {
 	mustNil(t, err)
 	if !slices.Equal(sp.Owners, []string{"o1"}) {
 		t.Fatalf("owners after update: %v", sp.Owners)
+	}
+}
+
+// TestRegistryInstanceMigration: registries stored before instance ids
+// existed get one each, random and distinct, which then never changes.
+func TestRegistryInstanceMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "cerulean.db")
+	migs, err := loadMigrations()
+	mustNil(t, err)
+	i := slices.IndexFunc(migs, func(m migration) bool { return m.name == "0004_registry_instance.sql" })
+	if i < 0 {
+		t.Fatal("no 0004_registry_instance.sql migration")
+	}
+	const sub = "33333333-3333-4333-8333-333333333333"
+	old := rawStore(t, path)
+	_, _, err = old.migrate(ctx, slices.Delete(slices.Clone(migs), i, i+1))
+	mustNil(t, err)
+	mustNil(t, old.Identity().CreateTenant(ctx, tenant))
+	mustNil(t, old.Resources().CreateSubscription(ctx, resource.Subscription{ID: sub, DisplayName: "S", TenantID: tenant.ID, State: "Enabled", CreatedAt: t0}))
+	_, _, err = old.Resources().PutGroup(ctx, sub, "rg", func(*resource.Group) (resource.Group, error) {
+		return resource.Group{SubscriptionID: sub, Name: "rg", Location: "eastus", ProvisioningState: "Succeeded", CreatedAt: t0, ChangedAt: t0}, nil
+	})
+	mustNil(t, err)
+	for _, name := range []string{"first", "second"} {
+		_, err = old.db.ExecContext(ctx, `INSERT INTO registries (name_key, name, id, subscription_key, group_key, location, tags,
+			sku, admin_user_enabled, anonymous_pull_enabled, login_server, provisioning_state, admin_passwords, created_at,
+			created_by, changed_at, changed_by)
+			VALUES (?, ?, ?, ?, 'rg', 'eastus', NULL, 'Basic', 0, 0, ?, 'Succeeded', '[]', ?, '', ?, '')`,
+			name, name, "/subscriptions/"+sub+"/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/"+name, key(sub),
+			name+".azurecr.test", formatTime(t0), formatTime(t0))
+		mustNil(t, err)
+	}
+	mustNil(t, old.Close())
+
+	s, err := Open(ctx, path, nil)
+	mustNil(t, err)
+	defer s.Close()
+	a, err := s.Registry().GetRegistry(ctx, "first")
+	mustNil(t, err)
+	b, err := s.Registry().GetRegistry(ctx, "second")
+	mustNil(t, err)
+	if len(a.InstanceID) != 32 || len(b.InstanceID) != 32 || a.InstanceID == b.InstanceID {
+		t.Fatalf("instance ids after migration: %q, %q", a.InstanceID, b.InstanceID)
+	}
+	mustNil(t, s.Close())
+	s2, err := Open(ctx, path, nil)
+	mustNil(t, err)
+	defer s2.Close()
+	again, err := s2.Registry().GetRegistry(ctx, "first")
+	mustNil(t, err)
+	if again.InstanceID != a.InstanceID {
+		t.Fatalf("instance id changed on reopening: %q → %q", a.InstanceID, again.InstanceID)
 	}
 }

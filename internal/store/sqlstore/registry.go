@@ -67,7 +67,7 @@ func decodePasswords(s string) ([]registry.AdminPassword, error) {
 }
 
 const registrySelect = `SELECT id, name, location, tags, sku, admin_user_enabled, anonymous_pull_enabled,
-	login_server, provisioning_state, admin_passwords, created_at, created_by, changed_at, changed_by
+	login_server, provisioning_state, admin_passwords, created_at, created_by, changed_at, changed_by, instance_id
 	FROM registries`
 
 func scanRegistry(sc scanner) (registry.Registry, error) {
@@ -77,7 +77,7 @@ func scanRegistry(sc scanner) (registry.Registry, error) {
 		tags                    sql.NullString
 	)
 	if err := sc.Scan(&id, &r.Name, &r.Location, &tags, &r.SKU, &r.AdminUserEnabled, &r.AnonymousPullEnabled,
-		&r.LoginServer, &r.ProvisioningState, &pws, &created, &r.CreatedBy, &chang, &r.ChangedBy); err != nil {
+		&r.LoginServer, &r.ProvisioningState, &pws, &created, &r.CreatedBy, &chang, &r.ChangedBy, &r.InstanceID); err != nil {
 		return r, err
 	}
 	var err error
@@ -144,12 +144,12 @@ func (st registryStore) CreateRegistry(ctx context.Context, r registry.Registry)
 	return st.s.write(ctx, func(tx querier) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO registries (name_key, name, id, subscription_key, group_key,
 			location, tags, sku, admin_user_enabled, anonymous_pull_enabled, login_server, provisioning_state,
-			admin_passwords, created_at, created_by, changed_at, changed_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			admin_passwords, created_at, created_by, changed_at, changed_by, instance_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			key(r.Name), r.Name, r.ID.String(), key(r.ID.SubscriptionID), key(r.ID.ResourceGroup),
 			r.Location, encodeTags(r.Tags), r.SKU, r.AdminUserEnabled, r.AnonymousPullEnabled, r.LoginServer,
 			r.ProvisioningState, encodePasswords(r.AdminPasswords), formatTime(r.CreatedAt), r.CreatedBy,
-			formatTime(r.ChangedAt), r.ChangedBy)
+			formatTime(r.ChangedAt), r.ChangedBy, r.InstanceID)
 		switch {
 		case isUnique(err):
 			return errAlreadyExists("registry '%s' already exists", r.Name)
@@ -179,8 +179,8 @@ func (st registryStore) UpdateRegistry(ctx context.Context, name string, fn func
 		if err := fn(&r); err != nil {
 			return err
 		}
-		if r.ID.String() != cur.ID.String() || r.Name != cur.Name || r.LoginServer != cur.LoginServer {
-			return errImmutable("registry id, name and login server cannot change")
+		if r.ID.String() != cur.ID.String() || r.Name != cur.Name || r.LoginServer != cur.LoginServer || r.InstanceID != cur.InstanceID {
+			return errImmutable("registry id, name, login server and instance id cannot change")
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE registries SET location = ?, tags = ?, sku = ?, admin_user_enabled = ?,
 			anonymous_pull_enabled = ?, provisioning_state = ?, admin_passwords = ?, created_at = ?, created_by = ?,
@@ -244,6 +244,35 @@ func (st registryStore) ListRegistries(ctx context.Context, subscriptionID, grou
 		return nil, errdefs.Internalf(err, "sqlstore: list registries")
 	}
 	return out, nil
+}
+
+func (st registryStore) MoveLoginServers(ctx context.Context, loginServer func(name string) string) ([]registry.LoginServerMove, error) {
+	moved := []registry.LoginServerMove{}
+	err := st.s.write(ctx, func(tx querier) error {
+		moved = moved[:0]
+		rows, err := queryList(ctx, tx, "registries", func(sc scanner) (registry.LoginServerMove, error) {
+			var m registry.LoginServerMove
+			err := sc.Scan(&m.Name, &m.From)
+			return m, err
+		}, `SELECT name, login_server FROM registries ORDER BY name_key`)
+		if err != nil {
+			return err
+		}
+		for _, m := range rows {
+			if m.To = loginServer(m.Name); m.To == m.From {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE registries SET login_server = ? WHERE name_key = ?`, m.To, key(m.Name)); err != nil {
+				return errdefs.Internalf(err, "sqlstore: move login server")
+			}
+			moved = append(moved, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return moved, nil
 }
 
 // deleteGroupRegistries removes a resource group's registries with

@@ -21,6 +21,7 @@ func newRegistry(sub, group, name string) registry.Registry {
 		Name:     name,
 		Location: "westeurope", Tags: map[string]string{"env": "test"}, SKU: registry.SKUBasic,
 		AdminUserEnabled: true, LoginServer: strings.ToLower(name) + ".azurecr.test", ProvisioningState: "Succeeded",
+		InstanceID: "instance-of-" + name,
 		AdminPasswords: []registry.AdminPassword{
 			{Name: "password", Sealed: []byte{0x01, 0x00, 0xff, 'a'}, CreatedAt: at(1).In(otherZone)},
 			{Name: "password2", Sealed: []byte{0x01, 0x02}, CreatedAt: at(1)},
@@ -250,6 +251,7 @@ func testRegistryUpdate(t *testing.T, s store.Store) {
 	for what, fn := range map[string]func(*registry.Registry){
 		"name":         func(r *registry.Registry) { r.Name = "renamed1" },
 		"login server": func(r *registry.Registry) { r.LoginServer = "x.example" },
+		"instance id":  func(r *registry.Registry) { r.InstanceID = "another-instance" },
 		"id":           func(r *registry.Registry) { r.ID.ResourceGroup = "elsewhere" },
 	} {
 		_, err := rs.UpdateRegistry(ctx, "updatable", func(r *registry.Registry) error { fn(r); return nil })
@@ -262,6 +264,41 @@ func testRegistryUpdate(t *testing.T, s store.Store) {
 		return nil
 	})
 	mustKind(t, err, errdefs.NotFound, "UpdateRegistry missing")
+}
+
+// testRegistryMoveLoginServers: every registry of every subscription gets
+// the login server the function gives, in one transaction; only those that
+// changed are reported; nothing else changes.
+func testRegistryMoveLoginServers(t *testing.T, s store.Store) {
+	ctx, rs := t.Context(), s.Registry()
+	a := mkRegistry(t, s, "MoveA")
+	b := mkRegistry(t, s, "moveb")
+	c := mkRegistry(t, s, "stays1")
+	moved, err := rs.MoveLoginServers(ctx, func(name string) string {
+		if name == "stays1" {
+			return "stays1.azurecr.test"
+		}
+		return strings.ToLower(name) + ".elsewhere.test:8443"
+	})
+	must(t, err, "MoveLoginServers")
+	equal(t, "moved", moved, []registry.LoginServerMove{
+		{Name: "MoveA", From: "movea.azurecr.test", To: "movea.elsewhere.test:8443"},
+		{Name: "moveb", From: "moveb.azurecr.test", To: "moveb.elsewhere.test:8443"},
+	})
+	for _, want := range []registry.Registry{a, b, c} {
+		if want.Name != "stays1" {
+			want.LoginServer = strings.ToLower(want.Name) + ".elsewhere.test:8443"
+		}
+		got, err := rs.GetRegistry(ctx, want.Name)
+		must(t, err, "GetRegistry "+want.Name)
+		equalRegistry(t, "GetRegistry "+want.Name, got, want)
+	}
+	moved, err = rs.MoveLoginServers(ctx, func(name string) string { return strings.ToLower(name) + ".elsewhere.test:8443" })
+	must(t, err, "MoveLoginServers again")
+	equal(t, "moved again", moved, []registry.LoginServerMove{{Name: "stays1", From: "stays1.azurecr.test", To: "stays1.elsewhere.test:8443"}})
+	moved, err = rs.MoveLoginServers(ctx, func(name string) string { return strings.ToLower(name) + ".elsewhere.test:8443" })
+	must(t, err, "MoveLoginServers unchanged")
+	equal(t, "moved when nothing changed", moved, []registry.LoginServerMove{})
 }
 
 // fillRegistry gives a registry a bit of everything.

@@ -71,6 +71,7 @@ var tests = []conformanceTest{
 	{"ConcurrentUpdates", testConcurrentUpdates},
 	{"RegistryCreateGet", testRegistryCreateGet},
 	{"RegistryUpdate", testRegistryUpdate},
+	{"RegistryMoveLoginServers", testRegistryMoveLoginServers},
 	{"RegistryDelete", testRegistryDelete},
 	{"RegistryGroupDeleteCascades", testRegistryGroupDeleteCascades},
 	{"RegistryRepositories", testRegistryRepositories},
