@@ -170,21 +170,21 @@ type CreateInput struct {
 // operation and whether the group is new. Changing what ACI can only
 // change by re-creating is InvalidContainerGroupUpdate; other changes
 // restart the containers with the new spec.
-func (s *Service) CreateOrUpdate(ctx context.Context, in CreateInput) (Group, Operation, bool, error) {
+func (s *Service) CreateOrUpdate(ctx context.Context, in CreateInput) (View, Operation, bool, error) {
 	name := in.ID.Name()
 	if err := ValidateGroupName(name); err != nil {
-		return Group{}, Operation{}, false, err
+		return View{}, Operation{}, false, err
 	}
 	if err := resource.CheckLocation(in.Location, ResourceType); err != nil {
-		return Group{}, Operation{}, false, err
+		return View{}, Operation{}, false, err
 	}
 	loc := resource.NormalizeLocation(in.Location)
 	if err := resource.ValidateTags(in.Tags); err != nil {
-		return Group{}, Operation{}, false, err
+		return View{}, Operation{}, false, err
 	}
 	spec := in.Spec
 	if err := spec.Validate(name); err != nil {
-		return Group{}, Operation{}, false, err
+		return View{}, Operation{}, false, err
 	}
 	unlock := s.lock(in.ID)
 	defer unlock()
@@ -194,26 +194,26 @@ func (s *Service) CreateOrUpdate(ctx context.Context, in CreateInput) (Group, Op
 	switch {
 	case errdefs.IsKind(err, errdefs.NotFound):
 	case err != nil:
-		return Group{}, Operation{}, false, err
+		return View{}, Operation{}, false, err
 	default:
 		if cur.Location != loc {
-			return Group{}, Operation{}, false, ErrLocationMismatch.WithMessage("The resource '%s' already exists in location '%s'. A resource with the same name cannot be created in location '%s'.",
+			return View{}, Operation{}, false, ErrLocationMismatch.WithMessage("The resource '%s' already exists in location '%s'. A resource with the same name cannot be created in location '%s'.",
 				name, cur.Location, loc).WithTarget("location")
 		}
 		if transitioning(cur) {
-			return Group{}, Operation{}, false, transitioningError(name)
+			return View{}, Operation{}, false, transitioningError(name)
 		}
 		if err := checkUpdate(&cur.Spec, &spec, name); err != nil {
-			return Group{}, Operation{}, false, err
+			return View{}, Operation{}, false, err
 		}
 	}
 	images, err := s.resolveAll(ctx, name, spec)
 	if err != nil {
-		return Group{}, Operation{}, false, err
+		return View{}, Operation{}, false, err
 	}
 	sealed, err := s.seal(spec)
 	if err != nil {
-		return Group{}, Operation{}, false, err
+		return View{}, Operation{}, false, err
 	}
 	now := s.now().UTC()
 	var g Group
@@ -237,15 +237,15 @@ func (s *Service) CreateOrUpdate(ctx context.Context, in CreateInput) (Group, Op
 		}, spec)
 	}
 	if err != nil {
-		return Group{}, Operation{}, false, err
+		return View{}, Operation{}, false, err
 	}
 	g.Spec = spec
 	op, err := s.beginProvisioning(ctx, g)
 	if err != nil {
-		return Group{}, Operation{}, false, err
+		return View{}, Operation{}, false, err
 	}
 	s.log.InfoContext(ctx, "container group accepted", "group", g.ID.String(), "instance", g.InstanceID, "created", !exists)
-	return g, op, !exists, nil
+	return View{Group: g, State: StatePending, FQDN: s.fqdn(g)}, op, !exists, nil
 }
 
 // create stores a new group, retrying the IP choice when another group

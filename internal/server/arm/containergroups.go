@@ -43,7 +43,7 @@ import (
 
 // ContainerGroups is the part of containergroup.Service the provider calls.
 type ContainerGroups interface {
-	CreateOrUpdate(ctx context.Context, in cg.CreateInput) (cg.Group, cg.Operation, bool, error)
+	CreateOrUpdate(ctx context.Context, in cg.CreateInput) (cg.View, cg.Operation, bool, error)
 	Get(ctx context.Context, id resourceid.ID) (cg.View, error)
 	List(ctx context.Context, subscriptionID, group string) ([]cg.View, error)
 	UpdateTags(ctx context.Context, id resourceid.ID, tags map[string]string, caller string) (cg.View, error)
@@ -165,7 +165,7 @@ func (p containerGroupsProvider) put(ctx context.Context, w http.ResponseWriter,
 	if err != nil {
 		return err
 	}
-	g, op, created, err := p.svc.CreateOrUpdate(ctx, cg.CreateInput{
+	v, op, created, err := p.svc.CreateOrUpdate(ctx, cg.CreateInput{
 		ID: c.Target, Location: body.Location, Tags: body.Tags, Spec: spec, Caller: c.Caller.ObjectID,
 	})
 	if err != nil {
@@ -176,7 +176,7 @@ func (p containerGroupsProvider) put(ctx context.Context, w http.ResponseWriter,
 	if created {
 		status = http.StatusCreated
 	}
-	server.WriteJSON(w, status, containerGroupWire(cg.View{Group: g, State: cg.StatePending}, true))
+	server.WriteJSON(w, status, containerGroupWire(v, true))
 	return nil
 }
 
