@@ -163,7 +163,9 @@ func (c *repairConn) Read(b []byte) (int, error) {
 				return n, err
 			}
 		}
-		c.fill()
+		if !c.fill() {
+			return 0, nil
+		}
 	}
 }
 
@@ -189,10 +191,11 @@ func (c *repairConn) limit() int {
 	return c.p + c.framing.releasable(c.buf[c.p:c.w])
 }
 
-// fill reads once into the buffer and follows what arrived. A read error
+// fill reads once into the buffer and follows what arrived, reporting
+// whether the read returned anything (bytes or an error). A read error
 // other than a timeout ends the repair: no more bytes can complete the
 // unit waiting in the buffer, so it is handed on as it is.
-func (c *repairConn) fill() {
+func (c *repairConn) fill() bool {
 	if c.buf == nil {
 		c.buf = make([]byte, readChunk)
 	}
@@ -204,7 +207,7 @@ func (c *repairConn) fill() {
 	if c.w == len(c.buf) { // a line longer than the buffer
 		c.framing.state = statePass
 		c.p = c.w
-		return
+		return true
 	}
 	n, err := c.Conn.Read(c.buf[c.w:])
 	c.w += n
@@ -213,6 +216,7 @@ func (c *repairConn) fill() {
 	}
 	c.p += c.framing.advance(c.buf[c.p:c.w])
 	c.err = err
+	return n > 0 || err != nil
 }
 
 // Write writes p through TLS; the records it makes leave in as few
