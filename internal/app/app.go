@@ -112,7 +112,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, errors.Join(fmt.Errorf("registry login servers: %w", err), ln.Close(), a.closeBackends())
 	}
 	a.handler = server.Middleware(logger, a.routes(signer, loginHosts(host, ln.Addr())))
-	a.listener = server.NewTLSListener(ln, tlsConfig(bundle.Cert, cfg.RegistryDomain))
+	// Registry clients encode their request targets: their connections
+	// skip the request-line repair.
+	a.listener = server.NewTLSListener(ln, tlsConfig(bundle.Cert, cfg.RegistryDomain), server.WithoutRepair(registryHost(cfg.RegistryDomain)))
 	return a, nil
 }
 
@@ -133,14 +135,20 @@ func tlsConfig(cert tls.Certificate, registryDomain string) *tls.Config {
 	}
 	registryHosts := base.Clone()
 	registryHosts.NextProtos = []string{"http/1.1", "h2"}
-	suffix := "." + strings.ToLower(registryDomain)
+	isRegistry := registryHost(registryDomain)
 	base.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		if strings.HasSuffix(strings.ToLower(hello.ServerName), suffix) {
+		if isRegistry(hello.ServerName) {
 			return registryHosts, nil
 		}
 		return nil, nil
 	}
 	return base
+}
+
+// registryHost reports whether a TLS server name is a registry login server.
+func registryHost(registryDomain string) func(serverName string) bool {
+	suffix := "." + strings.ToLower(registryDomain)
+	return func(serverName string) bool { return strings.HasSuffix(strings.ToLower(serverName), suffix) }
 }
 
 // Addr is the address the server listens on.

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -15,15 +16,32 @@ import (
 type TLSListener struct {
 	net.Listener
 	config *tls.Config
+	exempt func(serverName string) bool
+}
+
+// ListenerOption configures a TLSListener.
+type ListenerOption func(*TLSListener)
+
+// WithoutRepair exempts the connections whose TLS server name (SNI)
+// satisfies exempt from the request-line repair: what their clients send
+// reaches net/http untouched, without the copy through the repair's
+// buffer. Hosts whose clients all encode their request targets (registry
+// login servers) need no repair.
+func WithoutRepair(exempt func(serverName string) bool) ListenerOption {
+	return func(l *TLSListener) { l.exempt = exempt }
 }
 
 // NewTLSListener wraps a TCP listener.
-func NewTLSListener(inner net.Listener, config *tls.Config) *TLSListener {
+func NewTLSListener(inner net.Listener, config *tls.Config, opts ...ListenerOption) *TLSListener {
 	cfg := config.Clone()
 	if len(cfg.NextProtos) == 0 {
 		cfg.NextProtos = []string{"h2", "http/1.1"}
 	}
-	return &TLSListener{Listener: inner, config: cfg}
+	l := &TLSListener{Listener: inner, config: cfg}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
 }
 
 // Accept returns the next connection; its TLS handshake happens on first
@@ -35,7 +53,7 @@ func (l *TLSListener) Accept() (net.Conn, error) {
 	}
 	bc := &batchConn{Conn: c}
 	tc := tls.Server(bc, l.config)
-	return &repairConn{Conn: tc, tls: tc, batch: bc}, nil
+	return &repairConn{Conn: tc, tls: tc, batch: bc, exempt: l.exempt}, nil
 }
 
 // Protocols returns the protocol set for an http.Server behind a
@@ -68,93 +86,137 @@ func HTTP2Config() *http.HTTP2Config {
 // appends role-assignment $filter values to the URL unencoded
 // ("…?$filter=principalId eq 'x'"), which net/http refuses with 400 before
 // any handler runs. Each space in the query becomes "+" (which query
-// parsing decodes back to a space). The rewrite never changes the length of
-// the stream, so however a client splits its bytes it cannot shift HTTP
-// framing (Content-Length, chunk sizes): at worst it alters the content of
-// its own request. Only a chunk that starts with a method token, a space and
-// "/", and holds a whole line ending in " HTTP/1.x", is considered; lines
-// with spaces before the "?" are left alone.
+// parsing decodes back to a space); lines with spaces before the "?" are
+// left alone (see repairRequestLine).
 //
-// It always reads the underlying connection into its own buffer and hands
-// bytes out from there: net/http's 1-byte background read on keep-alive
-// connections would otherwise take the first byte of the next request line
-// and hide it from the repair. Nothing waits for more bytes than a read
-// returned, so the repair can never stall a connection. Known limits: a
-// request line split across reads, or a pipelined request behind another in
-// the same read, is passed through unrepaired.
+// Only request lines are touched, wherever a client's writes, TLS records
+// and net/http's reads split them: framing follows the stream's HTTP/1.1
+// framing (header blocks, Content-Length and chunked bodies, pipelined
+// requests), so every byte after a request's header reaches net/http as
+// sent. Where framing cannot tell how net/http will read what follows, the
+// rest of the connection passes through untouched. The rewrite never
+// changes the length of the stream.
 //
-// An HTTP/2 connection (ALPN h2, or a first read that starts with the
-// HTTP/2 client preface) has no request lines: from then on reads go
-// straight to the TLS connection, without the copy through the buffer
-// (and without mistaking a body that happens to look like a request line
-// for one).
+// Bytes wait in the buffer only while they may still need repair: the
+// query of a request line whose end has not arrived. Everything else is
+// handed on as soon as it is read; body bytes are read straight into the
+// caller's buffer. net/http's 1-byte background read on keep-alive
+// connections takes its byte from the buffer too, so the repair still sees
+// the whole line. A read that times out (net/http's way of ending that
+// background read) leaves the buffer as it was.
+//
+// An HTTP/2 connection (ALPN h2, or a stream that starts with the HTTP/2
+// client preface), and a connection whose TLS server name is exempt,
+// carry no request lines to repair: their reads go straight to the TLS
+// connection.
 //
 // Writes go through TLS as one batch (see batchConn).
 type repairConn struct {
 	net.Conn
-	tls     *tls.Conn  // the TLS connection under it, if any (ALPN)
+	tls     *tls.Conn  // the TLS connection under it, if any (ALPN, SNI)
 	batch   *batchConn // the TCP side of tls, if any (write batching)
+	exempt  func(serverName string) bool
+	started bool
+
+	framing framing
 	buf     []byte
-	pending []byte
-	err     error // the underlying read error, returned once pending drains
-	started bool  // the first chunk has been read
-	h2      bool  // the connection speaks HTTP/2: reads pass straight through
+	r, p, w int   // buf[r:p] followed and ready; buf[p:w] an incomplete unit
+	err     error // a read error, returned once the bytes before it are out
 }
 
-// h2Preface is how every HTTP/2 connection starts (RFC 9113 §3.4).
-var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-
-// readChunk is the size of one underlying read: at least one TLS record.
+// readChunk is the size of the read buffer: at least one TLS record, and
+// the longest line framing follows.
 const readChunk = 32 << 10
 
-var methods = [][]byte{[]byte("GET /"), []byte("HEAD /"), []byte("DELETE /"), []byte("PUT /"), []byte("POST /"), []byte("PATCH /"), []byte("OPTIONS /")}
-
-func (c *repairConn) Read(p []byte) (int, error) {
-	if len(c.pending) == 0 {
-		if c.h2 && c.err == nil {
-			return c.Conn.Read(p)
+func (c *repairConn) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if !c.started {
+		c.started = true
+		if err := c.start(); err != nil {
+			return 0, err
 		}
-		if c.started && len(p) >= readChunk && c.err == nil {
-			// A large read (a request body): into p directly, repaired in
-			// place, without the copy through the buffer. Small reads
-			// (net/http's 1-byte background read, its 4 KiB header
-			// buffer) still go through the buffer, so a request line is
-			// never split by them.
-			n, err := c.Conn.Read(p)
-			repairRequestLine(p[:n])
-			return n, err
+	}
+	for {
+		if lim := c.limit(); c.r < lim {
+			n := copy(b, c.buf[c.r:lim])
+			c.r += n
+			return n, nil
 		}
 		if c.err != nil {
 			err := c.err
 			c.err = nil
 			return 0, err
 		}
-		if c.buf == nil {
-			c.buf = make([]byte, readChunk)
+		if c.r == c.w {
+			if c.framing.state == statePass {
+				c.buf, c.r, c.p, c.w = nil, 0, 0, 0
+				return c.Conn.Read(b)
+			}
+			if k, ok := c.framing.inData(); ok {
+				if uint64(len(b)) > k {
+					b = b[:k]
+				}
+				n, err := c.Conn.Read(b)
+				c.framing.skip(n)
+				return n, err
+			}
 		}
-		n, err := c.Conn.Read(c.buf)
-		chunk := c.buf[:n]
-		if !c.started && n > 0 {
-			c.started = true
-			c.h2 = bytes.HasPrefix(chunk, h2Preface) || (c.tls != nil && c.tls.ConnectionState().NegotiatedProtocol == "h2")
-		}
-		if !c.h2 {
-			repairRequestLine(chunk)
-		}
-		c.pending, c.err = chunk, err
-		if n == 0 {
-			c.err = nil
-			return 0, err
+		if !c.fill() {
+			return 0, nil
 		}
 	}
-	n := copy(p, c.pending)
-	c.pending = c.pending[n:]
-	if len(c.pending) == 0 && c.err != nil {
-		err := c.err
-		c.err = nil
-		return n, err
+}
+
+// start decides, once the handshake is done, whether the connection may
+// need repair at all.
+func (c *repairConn) start() error {
+	if c.tls == nil {
+		return nil
 	}
-	return n, nil
+	if err := c.tls.Handshake(); err != nil {
+		c.framing.state = statePass
+		return err
+	}
+	st := c.tls.ConnectionState()
+	if st.NegotiatedProtocol == "h2" || (c.exempt != nil && c.exempt(st.ServerName)) {
+		c.framing.state = statePass
+	}
+	return nil
+}
+
+// limit is the end of the bytes that may be handed on now.
+func (c *repairConn) limit() int {
+	return c.p + c.framing.releasable(c.buf[c.p:c.w])
+}
+
+// fill reads once into the buffer and follows what arrived, reporting
+// whether the read returned anything (bytes or an error). A read error
+// other than a timeout ends the repair: no more bytes can complete the
+// unit waiting in the buffer, so it is handed on as it is.
+func (c *repairConn) fill() bool {
+	if c.buf == nil {
+		c.buf = make([]byte, readChunk)
+	}
+	// Here c.r >= c.p: only the incomplete unit needs keeping.
+	if c.p > 0 {
+		copy(c.buf, c.buf[c.p:c.w])
+		c.r, c.w, c.p = c.r-c.p, c.w-c.p, 0
+	}
+	if c.w == len(c.buf) { // a line longer than the buffer
+		c.framing.state = statePass
+		c.p = c.w
+		return true
+	}
+	n, err := c.Conn.Read(c.buf[c.w:])
+	c.w += n
+	if ne, ok := errors.AsType[net.Error](err); err != nil && (!ok || !ne.Timeout()) {
+		c.framing.state = statePass
+	}
+	c.p += c.framing.advance(c.buf[c.p:c.w])
+	c.err = err
+	return n > 0 || err != nil
 }
 
 // Write writes p through TLS; the records it makes leave in as few
@@ -251,6 +313,9 @@ func (c *batchConn) flushLocked() error {
 	}
 	return err
 }
+
+// methods are those whose request lines are repaired.
+var methods = [][]byte{[]byte("GET /"), []byte("HEAD /"), []byte("DELETE /"), []byte("PUT /"), []byte("POST /"), []byte("PATCH /"), []byte("OPTIONS /")}
 
 // repairRequestLine rewrites, in place, the spaces of the first line's
 // query into "+" and reports whether it changed anything.

@@ -1,12 +1,18 @@
 package server
 
 import (
+	"bufio"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cerulean/cerulean/internal/tlsca"
 )
 
 func TestRepairRequestLine(t *testing.T) {
@@ -171,5 +177,66 @@ func TestBatchConn(t *testing.T) {
 	rec.writes, rec.fail = nil, 0
 	if _, err := c.Write([]byte("lost")); !errors.Is(err, errBrokenPipe) {
 		t.Fatalf("Write to a broken connection: %v", err)
+	}
+}
+
+// TestTLSListenerOverTLS serves over real TLS: a body whose TLS record
+// starts like a request line reaches the handler as sent; a raw-space query
+// is repaired on the server host and left alone (net/http refuses it) on a
+// host exempt from the repair.
+func TestTLSListenerOverTLS(t *testing.T) {
+	bundle, err := tlsca.LoadOrCreate(tlsca.Config{Dir: t.TempDir(), DNSNames: []string{"localhost", "r.registry.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		Protocols: Protocols(),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "%s|%s", r.URL.RawQuery, body)
+		}),
+	}
+	exempt := func(name string) bool { return strings.HasSuffix(name, ".registry.test") }
+	go func() {
+		_ = srv.Serve(NewTLSListener(ln, &tls.Config{Certificates: []tls.Certificate{bundle.Cert}}, WithoutRepair(exempt)))
+	}()
+	t.Cleanup(func() { srv.Close() })
+
+	do := func(host string, parts ...string) (int, string) {
+		t.Helper()
+		conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: bundle.CertPool(), ServerName: host, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		for _, p := range parts { // a record (or more) each
+			if _, err := io.WriteString(conn, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	body := "GET /?a b HTTP/1.1\r\nHost: x\r\n\r\n"
+	for _, host := range []string{"localhost", "r.registry.test"} {
+		head := fmt.Sprintf("PUT /a?b=c HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n", host, 3+len(body))
+		if status, got := do(host, head, "xyz", body); status != http.StatusOK || got != "b=c|xyz"+body {
+			t.Errorf("%s: body record that looks like a request line: %d %q", host, status, got)
+		}
+	}
+	if status, got := do("localhost", "GET /a?f=x eq 'y' HTTP/1.1\r\nHost: localhost\r\n\r\n"); status != http.StatusOK || got != "f=x+eq+'y'|" {
+		t.Errorf("server host: %d %q, want the query repaired", status, got)
+	}
+	if status, _ := do("r.registry.test", "GET /a?f=x eq 'y' HTTP/1.1\r\nHost: r.registry.test\r\n\r\n"); status != http.StatusBadRequest {
+		t.Errorf("exempt host: %d, want net/http's 400 for an unrepaired line", status)
 	}
 }
