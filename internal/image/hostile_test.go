@@ -32,12 +32,20 @@ type entry struct {
 	dev      [2]int64
 }
 
-func file(name, body string) entry         { return entry{name: name, typ: tar.TypeReg, body: body, mode: 0o644} }
-func dir(name string) entry                { return entry{name: name, typ: tar.TypeDir, mode: 0o755} }
-func symlink(name, target string) entry    { return entry{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777} }
-func hardlink(name, target string) entry   { return entry{name: name, typ: tar.TypeLink, link: target, mode: 0o644} }
-func device(name string, typ byte) entry   { return entry{name: name, typ: typ, mode: 0o666, dev: [2]int64{1, 3}} }
-func withPAX(e entry, k, v string) entry   { e.pax = map[string]string{k: v}; return e }
+func file(name, body string) entry {
+	return entry{name: name, typ: tar.TypeReg, body: body, mode: 0o644}
+}
+func dir(name string) entry { return entry{name: name, typ: tar.TypeDir, mode: 0o755} }
+func symlink(name, target string) entry {
+	return entry{name: name, typ: tar.TypeSymlink, link: target, mode: 0o777}
+}
+func hardlink(name, target string) entry {
+	return entry{name: name, typ: tar.TypeLink, link: target, mode: 0o644}
+}
+func device(name string, typ byte) entry {
+	return entry{name: name, typ: typ, mode: 0o666, dev: [2]int64{1, 3}}
+}
+func withPAX(e entry, k, v string) entry    { e.pax = map[string]string{k: v}; return e }
 func withOwner(e entry, uid, gid int) entry { e.uid, e.gid = uid, gid; return e }
 
 // layerTar builds an uncompressed tar stream.

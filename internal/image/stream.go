@@ -38,15 +38,15 @@ type readahead struct {
 	free   chan []byte
 	stop   chan struct{}
 	exited chan struct{} // closed when the producer has returned
-	cur  chunk
-	off  int
-	err  error
+	cur    chunk
+	off    int
+	err    error
 }
 
 func newReadahead(src io.Reader) *readahead {
 	r := &readahead{
-		full: make(chan chunk, chunksAhead),
-		free: make(chan []byte, chunksAhead),
+		full:   make(chan chunk, chunksAhead),
+		free:   make(chan []byte, chunksAhead),
 		stop:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
