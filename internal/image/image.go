@@ -257,6 +257,10 @@ func (c *Cache) Pull(ctx context.Context, ri containergroup.ResolvedImage, cred 
 			Check: containergroup.CheckReference, Message: fmt.Sprintf("'%s' is not a reference to %s", ri.DigestRef, digest), Cause: err,
 		}
 	}
+	// One failed layer fails the image and stops the others; the
+	// requests carry ctx, so cancelling it also cuts their reads.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	s, err := c.connect(ctx, ref.Context(), cred)
 	if err != nil {
 		return containergroup.Image{}, err
@@ -286,15 +290,13 @@ func (c *Cache) Pull(ctx context.Context, ri containergroup.ResolvedImage, cred 
 		defer c.pin(c.layers, d.String(), -1)
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	errs := make(chan error, len(m.Layers))
 	for i, l := range m.Layers {
 		diffID := cfg.RootFS.DiffIDs[i]
 		go func() {
 			err := c.layerOnce(ctx, diffID, func() error { return c.fetchLayer(ctx, s, img, l, diffID) })
 			if err != nil {
-				cancel() // one failed layer fails the image: stop the others
+				cancel()
 			}
 			errs <- err
 		}()

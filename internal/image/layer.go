@@ -39,22 +39,28 @@ func (c *Cache) fetchLayer(ctx context.Context, s *session, img v1.Image, desc v
 		return s.fail(stageBlob, err)
 	}
 	defer rc.Close()
-	// Cancelling must cut a read blocked on the network.
-	stop := context.AfterFunc(ctx, func() { rc.Close() })
-	defer stop()
 
-	err = c.unpackStream(diffID, rc)
+	err = c.unpackStream(diffID, sourceReader{rc})
+	if se, ok := errors.AsType[sourceError](err); ok {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return s.fail(stageBlob, se.err) // the network, or the blob digest
+	}
 	switch {
-	case errors.Is(err, errUnsafeLayer) || errors.Is(err, errDiffIDMismatch):
+	case err == nil:
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case localFailure(err):
+		return fmt.Errorf("unpacking layer %s: %w", desc.Digest, err)
+	default:
+		// A corrupt stream, or an entry this machine cannot or will not
+		// unpack: the image's fault, not the registry's or ours.
 		return &containergroup.ImageError{
 			Check:   containergroup.CheckRegistry,
-			Message: fmt.Sprintf("layer %s of %s is refused: %v", desc.Digest, s.repo, err),
+			Message: fmt.Sprintf("layer %s of %s is refused: %s", desc.Digest, s.repo, shorten(err.Error(), 300)),
 			Cause:   err,
 		}
-	case err != nil && ctx.Err() != nil:
-		return ctx.Err()
-	case err != nil:
-		return s.fail(stageBlob, err)
 	}
 	c.log.Info("layer unpacked", "repository", s.repo.Name(), "digest", desc.Digest.String(), "diffID", diffID.String(),
 		"bytes", desc.Size, "duration", time.Since(start))
@@ -62,6 +68,33 @@ func (c *Cache) fetchLayer(ctx context.Context, s *session, img v1.Image, desc v
 }
 
 var errDiffIDMismatch = errors.New("uncompressed layer does not match its diffID")
+
+// sourceError marks an error of the blob stream itself (network, digest
+// check), as opposed to decompressing or unpacking it.
+type sourceError struct{ err error }
+
+func (e sourceError) Error() string { return e.err.Error() }
+func (e sourceError) Unwrap() error { return e.err }
+
+type sourceReader struct{ r io.Reader }
+
+func (s sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = sourceError{err}
+	}
+	return n, err
+}
+
+// localFailure reports errors of this machine rather than of the layer.
+func localFailure(err error) bool {
+	for _, e := range []error{unix.ENOSPC, unix.EDQUOT, unix.EIO, unix.EROFS, unix.ENOMEM, unix.EMFILE, unix.ENFILE, unix.ENOSYS} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
 
 // unpackStream unpacks the (compressed or not) tar stream rc into the
 // cache as layer diffID.
@@ -156,4 +189,12 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// shorten keeps hostile names from making messages huge.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

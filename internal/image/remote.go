@@ -138,7 +138,7 @@ func (s *session) fail(st stage, err error) error {
 	if reason, ok := unreachable(err); ok {
 		return mk(containergroup.CheckUnreachable, "the registry '%s' is unreachable: %s", host, reason)
 	}
-	return mk(containergroup.CheckRegistry, "the registry '%s' failed: %v", host, err)
+	return mk(containergroup.CheckRegistry, "the registry '%s' failed: %s", host, shorten(err.Error(), 300))
 }
 
 func (s *session) failStatus(st stage, te *transport.Error, mk func(containergroup.ImageCheck, string, ...any) error) error {
