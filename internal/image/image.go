@@ -31,6 +31,7 @@ import (
 
 	"github.com/cerulean/cerulean/internal/atomicfile"
 	"github.com/cerulean/cerulean/internal/containergroup"
+	"github.com/cerulean/cerulean/internal/jsonstrict"
 )
 
 // Config configures a Cache.
@@ -272,6 +273,18 @@ func (c *Cache) Pull(ctx context.Context, ri containergroup.ResolvedImage, cred 
 	m, err := img.Manifest()
 	if err != nil {
 		return containergroup.Image{}, s.fail(stageManifest, err)
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return containergroup.Image{}, s.fail(stageBlob, err)
+	}
+	// The runtime reads the config: a member named twice would let another
+	// parser see an entrypoint or environment this one never checked.
+	if err := jsonstrict.Check(raw, jsonstrict.Exact); err != nil {
+		return containergroup.Image{}, &containergroup.ImageError{
+			Check:   containergroup.CheckRegistry,
+			Message: fmt.Sprintf("the config of image %s is ambiguous: %v", ref, err),
+		}
 	}
 	cfg, err := img.ConfigFile()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -292,5 +293,77 @@ func TestPrune(t *testing.T) {
 	// A pruned image pulls again.
 	if again := pull("b"); !exists(again.Layers[1]) {
 		t.Error("b was not pulled again")
+	}
+}
+
+// rawConfigImage serves a config's bytes as given, so that a test can push
+// one that go-containerregistry would never write.
+type rawConfigImage struct {
+	v1.Image
+	raw []byte
+}
+
+func (r rawConfigImage) RawConfigFile() ([]byte, error) { return r.raw, nil }
+
+func (r rawConfigImage) ConfigName() (v1.Hash, error) {
+	h, _, err := v1.SHA256(bytes.NewReader(r.raw))
+	return h, err
+}
+
+func (r rawConfigImage) Manifest() (*v1.Manifest, error) {
+	m, err := r.Image.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	m = m.DeepCopy()
+	m.Config.Digest, _ = r.ConfigName()
+	m.Config.Size = int64(len(r.raw))
+	return m, nil
+}
+
+func (r rawConfigImage) RawManifest() ([]byte, error) {
+	m, err := r.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(m)
+}
+
+func (r rawConfigImage) Digest() (v1.Hash, error) {
+	b, err := r.RawManifest()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(b))
+	return h, err
+}
+
+// TestPullRefusesAmbiguousConfig: a config naming a member twice is refused
+// before anything is unpacked, since another parser could read the other
+// entrypoint.
+func TestPullRefusesAmbiguousConfig(t *testing.T) {
+	reg := newTestRegistry(t)
+	base := testImage(t, "linux/amd64", plainLayer(layerTar(t, file("f", "x"))))
+	raw, err := base.RawConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := bytes.Replace(raw, []byte(`"config":{`), []byte(`"config":{"Entrypoint":["/bin/evil"],"Entrypoint":["/bin/app"],`), 1)
+	if bytes.Equal(dup, raw) {
+		t.Fatalf("test config has no config object: %s", raw)
+	}
+	reg.push(t, "app:v1", rawConfigImage{Image: base, raw: dup}, nil)
+	c := newCache(t, reg.transport())
+	ri, err := c.Resolve(t.Context(), reg.host+"/app:v1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Pull(t.Context(), ri, nil)
+	ie, ok := errors.AsType[*containergroup.ImageError](err)
+	if !ok || ie.Check != containergroup.CheckRegistry || !strings.Contains(ie.Message, "Entrypoint") {
+		t.Fatalf("Pull error %v, want a RegistryError naming the duplicate member", err)
+	}
+	if left, _ := os.ReadDir(c.layersDir()); len(left) != 0 {
+		t.Errorf("layers unpacked for a refused image: %v", left)
 	}
 }
