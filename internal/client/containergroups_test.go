@@ -233,3 +233,10 @@ func TestExecSessionProtocol(t *testing.T) {
 		t.Errorf("second frame = %+v, want stdin as binary", second)
 	}
 }
+
+func TestRedactHidesSecureEnvironmentValues(t *testing.T) {
+	got := Redact(`{"name":"S","secureValue":"hidden"}`)
+	if strings.Contains(got, "hidden") {
+		t.Errorf("Redact = %s", got)
+	}
+}
