@@ -68,7 +68,7 @@ func (c *command) allArgs() []*argDef {
 
 // commandTable lists every command.
 func commandTable() []*command {
-	return []*command{
+	return append([]*command{
 		loginCommand(),
 		logoutCommand(),
 		versionCommand(),
@@ -113,7 +113,7 @@ func commandTable() []*command {
 		acrRepositoryUpdateCommand(),
 		acrRepositoryDeleteCommand(),
 		acrRepositoryUntagCommand(),
-	}
+	}, containerCommands()...)
 }
 
 // groupHelp are the one-line descriptions of the command groups.
@@ -126,6 +126,7 @@ var groupHelp = map[string]string{
 	"ad app":           "Manage Microsoft Entra applications.",
 	"ad sp":            "Manage Microsoft Entra service principals.",
 	"ad sp credential": "Manage a service principal's credentials.",
+	"container":        containerGroupHelp,
 	"group":            "Manage resource groups and template deployments.",
 	"role":             "Manage Azure role-based access control (Azure RBAC).",
 	"role assignment":  "Manage role assignments.",

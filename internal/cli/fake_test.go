@@ -59,6 +59,7 @@ type fakeAzure struct {
 	definitions []arm.RoleDefinition
 	assignments []arm.RoleAssignment
 	registries  map[string]*fakeRegistry // lower-case name; see acr_fake_test.go
+	aci         *fakeACI                 // container groups; see container_fake_test.go
 }
 
 func newFakeAzure() *fakeAzure {
@@ -86,7 +87,7 @@ func newFakeAzure() *fakeAzure {
 	return f
 }
 
-func (f *fakeAzure) close() { f.srv.Close() }
+func (f *fakeAzure) close() { f.aci.close(); f.srv.Close() }
 
 // guid returns the next deterministic GUID.
 func (f *fakeAzure) guid() string {
@@ -165,6 +166,9 @@ func (f *fakeAzure) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.serveACR(w, r, path) {
+		return
+	}
+	if f.serveContainerGroups(w, r, path) {
 		return
 	}
 	parts := strings.Split(strings.Trim(path, "/"), "/")

@@ -315,7 +315,7 @@ func decodeJSON(resp *response, out any) error {
 // ---- debug logging --------------------------------------------------------
 
 var (
-	secretJSON = regexp.MustCompile(`"(secretText|access_token|accessToken|refresh_token|identitytoken|client_secret|clientSecret|password|passwordValue|value)"(\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	secretJSON = regexp.MustCompile(`"(secretText|access_token|accessToken|refresh_token|identitytoken|client_secret|clientSecret|password|passwordValue|secureValue|value)"(\s*:\s*)"(?:[^"\\]|\\.)*"`)
 	secretForm = regexp.MustCompile(`((?:^|&)(?:client_secret|client_assertion|password|refresh_token|access_token)=)[^&]*`)
 	secretQS   = regexp.MustCompile(`((?:\?|&)(?:sig|code|client_secret)=)[^&]*`)
 )
