@@ -19,7 +19,7 @@ type ContainerGroup struct {
 	Name       string                   `json:"name,omitempty"`
 	Type       string                   `json:"type,omitempty"`
 	Location   string                   `json:"location,omitempty"`
-	Tags       map[string]string        `json:"tags,omitempty"`
+	Tags       map[string]string        `json:"tags,omitzero"`
 	Zones      []string                 `json:"zones,omitempty"`
 	Identity   *ContainerGroupIdentity  `json:"identity,omitempty"`
 	Properties ContainerGroupProperties `json:"properties"`
@@ -141,7 +141,7 @@ type Volume struct {
 	Name      string            `json:"name"`
 	AzureFile json.RawMessage   `json:"azureFile,omitempty"`
 	EmptyDir  json.RawMessage   `json:"emptyDir,omitempty"`
-	Secret    map[string]string `json:"secret,omitempty"`
+	Secret    map[string]string `json:"secret,omitzero"`
 	GitRepo   json.RawMessage   `json:"gitRepo,omitempty"`
 }
 

@@ -378,11 +378,18 @@ func redactArgs(args []string) []string {
 	out := append([]string(nil), args...)
 	for i, a := range out {
 		switch {
-		case a == "-p" || a == "--password" || a == "--client-secret":
-			if i+1 < len(out) {
-				out[i+1] = "***"
+		case a == "-p" || a == "--password" || a == "--client-secret" || a == "--registry-password" ||
+			a == "--secure-environment-variables" || a == "--secrets":
+			// The values of the last two run to the next option.
+			for j := i + 1; j < len(out) && (j == i+1 || !strings.HasPrefix(out[j], "-")); j++ {
+				out[j] = "***"
+				if a != "--secure-environment-variables" && a != "--secrets" {
+					break
+				}
 			}
-		case strings.HasPrefix(a, "--password=") || strings.HasPrefix(a, "--client-secret="):
+		case strings.HasPrefix(a, "--password=") || strings.HasPrefix(a, "--client-secret=") ||
+			strings.HasPrefix(a, "--registry-password=") || strings.HasPrefix(a, "--secure-environment-variables=") ||
+			strings.HasPrefix(a, "--secrets="):
 			k, _, _ := strings.Cut(a, "=")
 			out[i] = k + "=***"
 		case strings.HasPrefix(a, "-p") && len(a) > 2 && !strings.HasPrefix(a, "--"):

@@ -198,6 +198,10 @@ func (a *ARM) pollAsyncOperation(ctx context.Context, op string, hdr http.Header
 			return err
 		}
 		switch strings.ToLower(st.Status) {
+		case "":
+			// azcore treats a status body without a status as an error
+			// rather than polling it forever.
+			return errdefs.Newf(errdefs.Internal, "", "the operation status at %s has no status", u).WithCause(errors.New(string(resp.body)))
 		case "succeeded", "completed":
 			return nil
 		case "failed", "canceled", "cancelled":
