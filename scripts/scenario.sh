@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The seed scenario so far, written for `az`: identities and RBAC, then a
-# private registry that a service principal holding acrpush pushes an image
-# to and one holding acrpull reads from. Run it against a running Cerulean
+# The seed scenario, written for `az`: identities and RBAC, then a private
+# registry that a service principal holding acrpush pushes an image to and
+# one holding acrpull reads from, and finally `az container create` running
+# that image with the acrpull principal's appId and password, and its logs.
+# Running containers needs root, runc and a static busybox (the image's
+# shell); without them the last step says so and is skipped. Run it against a running Cerulean
 # server with `az` on PATH (the cerulean binary through a link named az).
 # CERULEAN_ENDPOINT and CERULEAN_DATA_DIR tell az where the server and its
 # CA are. Every step checks its result; the first failure stops the script
@@ -26,16 +29,22 @@ as_pusher() { AZURE_CONFIG_DIR="$pusher_dir" az "$@"; }
 as_puller() { AZURE_CONFIG_DIR="$puller_dir" az "$@"; }
 
 # make_image DIR: a one-layer OCI image layout tagged v1, built with tar
-# and sha256sum only.
+# and sha256sum only. It holds the host's static busybox, when there is one,
+# so that the image runs.
 make_image() {
 	local dir=$1 tmp layer config manifest
 	tmp=$(mktemp -d)
-	mkdir -p "$dir/blobs/sha256"
-	printf 'hello from cerulean\n' >"$tmp/hello.txt"
-	tar --sort=name --mtime=@0 --owner=0 --group=0 -C "$tmp" -cf "$tmp/layer.tar" hello.txt
+	mkdir -p "$dir/blobs/sha256" "$tmp/root/bin"
+	printf 'hello from cerulean\n' >"$tmp/root/hello.txt"
+	# (ldd fails on a static binary: a dynamic busybox would not run alone.)
+	if [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; then
+		cp /bin/busybox "$tmp/root/bin/busybox"
+		for l in sh cat echo sleep hostname; do ln -s busybox "$tmp/root/bin/$l"; done
+	fi
+	tar --sort=name --mtime=@0 --owner=0 --group=0 -C "$tmp/root" -cf "$tmp/layer.tar" .
 	blob() { local d; d=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$dir/blobs/sha256/$d"; echo "sha256:$d $(stat -c %s "$1")"; }
 	read -r layer layer_size < <(blob "$tmp/layer.tar")
-	printf '{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh","-c","cat /hello.txt"]},"rootfs":{"type":"layers","diff_ids":["%s"]}}' "$layer" >"$tmp/config.json"
+	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh","-c","cat /hello.txt; echo running on $(hostname)"]},"rootfs":{"type":"layers","diff_ids":["%s"]}}' "$layer" >"$tmp/config.json"
 	read -r config config_size < <(blob "$tmp/config.json")
 	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s}]}' \
 		"$config" "$config_size" "$layer" "$layer_size" >"$tmp/manifest.json"
@@ -122,6 +131,38 @@ token=$(as_puller acr login --name "$registry" --expose-token --query accessToke
 [ -n "$token" ] || fail "no registry token for the acrpull principal"
 expect_refusal "authentication required" as_puller acr repository untag --name "$registry" --image myimage:v1
 printf 'image %s/myimage:v1 is ready for %s\n' "$login_server" "$sp_app_id2" >&2
+
+step "az container create --image $login_server/myimage:v1 with the acrpull principal's credentials"
+if [ "$(id -u)" != 0 ] || ! command -v runc >/dev/null || [ ! -x /bin/busybox ]; then
+	printf 'skipped: running containers needs root, runc and busybox-static (bash scripts/run.sh installs them as root)\n' >&2
+else
+	as_owner container create --resource-group "$group" --name mycontainer \
+		--image "$login_server/myimage:v1" \
+		--registry-login-server "$login_server" \
+		--registry-username "$sp_app_id2" --registry-password "$sp_passwd" \
+		--restart-policy Never -o table
+	step "az container logs --resource-group $group --name mycontainer"
+	logs=""
+	for _ in $(seq 1 100); do
+		logs=$(as_owner container logs --resource-group "$group" --name mycontainer 2>/dev/null || true)
+		grep -q "running on mycontainer" <<<"$logs" && break
+		sleep 0.1
+	done
+	printf '%s\n' "$logs"
+	grep -q "hello from cerulean" <<<"$logs" || fail "the container's output is not in az container logs"
+	state=""
+	for _ in $(seq 1 100); do
+		state=$(as_owner container show --resource-group "$group" --name mycontainer --query "containers[0].instanceView.currentState.state" -o tsv)
+		[ "$state" = Terminated ] && break
+		sleep 0.1
+	done
+	[ "$(as_owner container show --resource-group "$group" --name mycontainer --query "containers[0].instanceView.currentState.exitCode" -o tsv)" = 0 ] ||
+		fail "the container did not exit 0 (state $state)"
+	expect_refusal InaccessibleImage as_owner container create --resource-group "$group" --name badcontainer \
+		--image "$login_server/myimage:v1" --registry-login-server "$login_server" \
+		--registry-username "$sp_app_id2" --registry-password "not-the-password"
+	as_owner container delete --resource-group "$group" --name mycontainer --yes -o none
+fi
 
 step "clean up"
 as_owner acr delete --name "$registry" --yes
