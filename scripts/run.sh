@@ -5,6 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Container groups run under runc, and the scenario's image uses the
+# host's static busybox as its shell: install both once, as root.
+if [ "$(id -u)" = 0 ]; then
+	missing=()
+	command -v runc >/dev/null || missing+=(runc)
+	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "==> installing ${missing[*]}" >&2
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	fi
+fi
+
 bin="$PWD/bin"
 mkdir -p "$bin"
 go build -o "$bin/cerulean" ./cmd/cerulean

@@ -4,7 +4,7 @@
 # oras' libraries), and the OCI distribution-spec conformance suite.
 #
 # Run as root on a fresh Debian machine it installs what the tests need
-# (skopeo) and adds the /etc/hosts entries that let third-party clients
+# (skopeo, runc, crun, busybox-static) and adds the /etc/hosts entries that let third-party clients
 # reach registry login servers. Otherwise the tests that need them are
 # skipped with a message, unless CERULEAN_E2E_REQUIRE=1 (CI sets it).
 set -euo pipefail
@@ -14,10 +14,16 @@ golangci_version=v2.15.0
 registry_hosts="skopeotest.azurecr.localhost conformance.azurecr.localhost benchmark.azurecr.localhost"
 
 if [ "$(id -u)" = 0 ]; then
-	if ! command -v skopeo >/dev/null; then
-		echo "==> installing skopeo"
+	# Debian packages the tests drive, installed once (skipped when present).
+	missing=()
+	command -v skopeo >/dev/null || missing+=(skopeo)
+	command -v runc >/dev/null || missing+=(runc)
+	command -v crun >/dev/null || missing+=(crun)
+	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "==> installing ${missing[*]}"
 		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 	fi
 	if ! getent hosts conformance.azurecr.localhost >/dev/null; then
 		echo "==> adding registry login servers to /etc/hosts"
