@@ -11,9 +11,15 @@ import (
 	"syscall"
 
 	"github.com/cerulean/cerulean/internal/cli"
+	"github.com/cerulean/cerulean/internal/runner"
 )
 
 func main() {
+	// The per-group monitor (started by the server's runner) handles its
+	// own signals: dispatch it before anything else is set up.
+	if len(os.Args) > 1 && os.Args[1] == "shim" {
+		os.Exit(runner.ShimMain(os.Args[2:]))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, filepath.Base(os.Args[0]), os.Args[1:])
 	stop()
