@@ -19,6 +19,7 @@ import (
 
 	"github.com/cerulean/cerulean/internal/blob/fileblob"
 	"github.com/cerulean/cerulean/internal/config"
+	"github.com/cerulean/cerulean/internal/containergroup"
 	"github.com/cerulean/cerulean/internal/identity"
 	"github.com/cerulean/cerulean/internal/rbac"
 	"github.com/cerulean/cerulean/internal/registry"
@@ -27,6 +28,7 @@ import (
 	"github.com/cerulean/cerulean/internal/server"
 	"github.com/cerulean/cerulean/internal/server/acrtoken"
 	"github.com/cerulean/cerulean/internal/server/arm"
+	"github.com/cerulean/cerulean/internal/server/execstream"
 	"github.com/cerulean/cerulean/internal/server/graph"
 	"github.com/cerulean/cerulean/internal/server/login"
 	"github.com/cerulean/cerulean/internal/server/oci"
@@ -45,10 +47,11 @@ type App struct {
 	handler  http.Handler
 	listener net.Listener
 
-	Identity   *identity.Service
-	RBAC       *rbac.Service
-	Resources  *resource.Service
-	Registries *registry.Service
+	Identity        *identity.Service
+	RBAC            *rbac.Service
+	Resources       *resource.Service
+	Registries      *registry.Service
+	ContainerGroups *containergroup.Service
 }
 
 // gcInterval is how often registry garbage collection runs.
@@ -111,6 +114,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err := a.Registries.AdoptLoginServers(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("registry login servers: %w", err), ln.Close(), a.closeBackends())
 	}
+	if err := a.instances(ln.Addr().String()); err != nil {
+		return nil, errors.Join(err, ln.Close(), a.closeBackends())
+	}
 	a.handler = server.Middleware(logger, a.routes(signer, loginHosts(host, ln.Addr())))
 	// Registry clients encode their request targets: their connections
 	// skip the request-line repair.
@@ -165,11 +171,12 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Graph, health, or login.
 func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
 	armH := arm.New(arm.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Resources: a.Resources,
-		Types: arm.RegistriesTypes(a.Registries)})
+		Types: append(arm.RegistriesTypes(a.Registries), arm.ContainerGroupTypes(a.ContainerGroups)...)})
 	graphH := graph.New(graph.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Resources: a.Resources})
 	loginH := login.New(login.Config{Logger: a.logger, Identity: a.Identity, Signer: signer, Hosts: hosts})
 	tokens := acrtoken.New(acrtoken.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Registries: a.Registries, Signer: signer})
 	dataPlane := oci.New(oci.Config{Logger: a.logger, Registries: a.Registries, Auth: tokens})
+	execH := execstream.New(a.ContainerGroups, a.logger)
 	registrySuffix := "." + a.cfg.RegistryDomain
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if host := hostOnly(r.Host); strings.HasSuffix(host, registrySuffix) {
@@ -187,6 +194,8 @@ func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
 			armH.ServeHTTP(w, r)
 		case "v1.0":
 			graphH.ServeHTTP(w, r)
+		case "execstream":
+			execH.ServeHTTP(w, r)
 		case "healthz":
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write([]byte("ok\n"))
@@ -215,6 +224,8 @@ func (a *App) Run(ctx context.Context) error {
 	gcCtx, stopGC := context.WithCancel(ctx)
 	gcDone := make(chan struct{})
 	go func() { a.Registries.RunGC(gcCtx, gcInterval); close(gcDone) }()
+	reconcileDone := make(chan struct{})
+	go func() { a.ContainerGroups.Run(gcCtx); close(reconcileDone) }()
 	a.logger.InfoContext(ctx, "cerulean serving", "addr", a.Addr().String(), "data_dir", a.cfg.DataDir,
 		"registry_domain", a.cfg.RegistryDomain, "ca_file", a.tls.CAFile)
 
@@ -229,6 +240,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	stopGC()
 	<-gcDone
+	<-reconcileDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
