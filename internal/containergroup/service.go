@@ -750,9 +750,22 @@ func (s *Service) reconcile(ctx context.Context) {
 func (s *Service) resume(ctx context.Context, g Group, why string) {
 	unlock := s.lock(g.ID)
 	defer unlock()
-	g, err := s.get(ctx, g.ID)
-	if err != nil {
+	// Look again under the lock: a PUT or start may have begun provisioning
+	// while this waited for it.
+	s.mu.Lock()
+	_, busy := s.working[g.ID.Key()]
+	s.mu.Unlock()
+	if busy {
 		return
+	}
+	g, err := s.get(ctx, g.ID)
+	if err != nil || g.Stopped || g.ProvisioningState == StateFailed {
+		return
+	}
+	if !transitioning(g) {
+		if _, err := s.runner.Status(ctx, g.InstanceID); !errdefs.IsKind(err, errdefs.NotFound) {
+			return
+		}
 	}
 	s.log.InfoContext(ctx, why, "group", g.ID.String(), "instance", g.InstanceID)
 	if _, err := s.beginProvisioning(ctx, g); err != nil {
