@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	pathpkg "path"
 	"strings"
 	"testing"
 
@@ -82,6 +83,15 @@ func FuzzTokenRequest(f *testing.F) {
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
+
+		// A tenant of "." or ".." (or none) makes a path that is not
+		// clean: ServeMux answers with a redirect to the clean one.
+		if clean := pathpkg.Clean(req.URL.Path); clean != req.URL.Path {
+			if rec.Code != http.StatusTemporaryRedirect && rec.Code != http.StatusMovedPermanently || rec.Header().Get("Location") == "" {
+				t.Fatalf("unclean path %q: status %d, Location %q", req.URL.Path, rec.Code, rec.Header().Get("Location"))
+			}
+			return
+		}
 
 		if rec.Code == http.StatusOK {
 			sent := expand(body) + expand(basic)

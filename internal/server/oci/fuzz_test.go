@@ -281,3 +281,18 @@ func TestBlobRangeEmptySuffix(t *testing.T) {
 		})
 	}
 }
+
+// TestParseRouteNULReference is a regression test: a reference that was a
+// raw NUL byte matched the parser's in-band "no reference" marker, so
+// /v2/<name>/manifests/\x00 routed to a manifest with an empty reference.
+// It is a reference like any other now (the handlers check references),
+// the same as its escaped form.
+func TestParseRouteNULReference(t *testing.T) {
+	for _, p := range []string{"/v2/a/manifests/", "/v2/a/blobs/", "/acr/v1/a/_tags/", "/v2/a/blobs/uploads/"} {
+		raw, err1 := parseRoute(p + "\x00")
+		escaped, err2 := parseRoute(p + "%00")
+		if err1 != nil || err2 != nil || raw.ref != "\x00" || raw != escaped {
+			t.Errorf("%s: raw NUL gives %+v, %v; escaped %+v, %v", p, raw, err1, escaped, err2)
+		}
+	}
+}
