@@ -20,7 +20,7 @@ mapfile -t targets < <(
 	grep -rEo --include='*_test.go' --exclude-dir=testdata --exclude-dir=.git \
 		'^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . |
 		sed -E 's#^(.*)/[^/]+_test\.go:func (Fuzz[A-Za-z0-9_]*).*#\1 \2#' |
-		grep -E " .*${only}" | sort -u
+		grep -E " .*(${only})" | sort -u
 )
 if [ "${#targets[@]}" -eq 0 ]; then
 	echo "fuzz: no targets match '$only'" >&2
