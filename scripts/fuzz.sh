@@ -27,6 +27,17 @@ if [ "${#targets[@]}" -eq 0 ]; then
 	exit 1
 fi
 
+# deadline_race reports whether a failed run is Go's own fuzz coordinator
+# race (golang/go#75804, fixed in Go 1.27): at the end of -fuzztime a
+# loaded machine can make it report "context deadline exceeded" as the
+# target's failure. Such a run wrote no failing input and failed nothing
+# else.
+deadline_race() {
+	grep -qE '^[[:space:]]+context deadline exceeded$' "$1" &&
+		! grep -q 'Failing input written' "$1" &&
+		[ "$(grep -c -- '--- FAIL' "$1")" -eq 1 ]
+}
+
 echo "==> fuzzing ${#targets[@]} targets for $fuzztime each"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -36,9 +47,14 @@ start=$SECONDS
 for t in "${targets[@]}"; do
 	pkg=${t% *}
 	name=${t#* }
-	if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
-		execs=$(grep -Eo 'execs: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
+	status=0
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1 || status=$?
+	execs=$(grep -Eo 'execs: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
+	if [ "$status" -eq 0 ]; then
 		echo "$name ($pkg): ${execs:-0} execs"
+		passed=$((passed + 1))
+	elif deadline_race "$log"; then
+		echo "$name ($pkg): ${execs:-0} execs (stopped by Go's fuzztime deadline race, golang/go#75804: no failing input)"
 		passed=$((passed + 1))
 	else
 		cat "$log"
