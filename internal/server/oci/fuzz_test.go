@@ -70,11 +70,12 @@ func FuzzParseRoute(f *testing.F) {
 // formatRoute is the path of a route, with the reference percent-encoded
 // byte by byte so that it never reads as a route word ("uploads", "list").
 func formatRoute(rt route) string {
-	var ref strings.Builder
+	const hex = "0123456789ABCDEF"
+	ref := make([]byte, 0, 3*len(rt.ref))
 	for i := 0; i < len(rt.ref); i++ {
-		fmt.Fprintf(&ref, "%%%02X", rt.ref[i])
+		ref = append(ref, '%', hex[rt.ref[i]>>4], hex[rt.ref[i]&15])
 	}
-	n, r := rt.name, ref.String()
+	n, r := rt.name, string(ref)
 	switch rt.kind {
 	case routeBlob:
 		return "/v2/" + n + "/blobs/" + r
