@@ -201,7 +201,15 @@ func (s *Signer) Verify(raw string, dst any) error {
 	if len(segs) != 3 {
 		return fmt.Errorf("%w: %d segments, want 3", ErrMalformed, len(segs))
 	}
-	hdrJSON, err := base64.RawURLEncoding.DecodeString(segs[0])
+	// Strict: a segment whose unused low bits are not zero decodes to the
+	// same bytes as the canonical one, so without it one signed token
+	// could be spelled several ways (go-jose accepts them all).
+	for i, seg := range segs[1:] {
+		if _, err := strictB64.DecodeString(seg); err != nil {
+			return fmt.Errorf("%w: segment %d: %w", ErrMalformed, i+2, err)
+		}
+	}
+	hdrJSON, err := strictB64.DecodeString(segs[0])
 	if err != nil {
 		return fmt.Errorf("%w: header: %w", ErrMalformed, err)
 	}
@@ -237,6 +245,9 @@ func (s *Signer) Verify(raw string, dst any) error {
 	}
 	return nil
 }
+
+// strictB64 decodes only the canonical unpadded base64url spelling.
+var strictB64 = base64.RawURLEncoding.Strict()
 
 // notCompactChar reports whether r cannot occur in a compact JWS, whose
 // segments are unpadded base64url joined by dots.

@@ -7,7 +7,9 @@ import (
 	_ "crypto/sha512"
 	"io"
 	"net/http"
+	"net/textproto"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +63,7 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, c *call) error
 	defer func() { _ = rd.Close() }()
 	blobHeaders(w, d)
 	if conditional(r) {
+		dropEmptySuffixRanges(r.Header, rd.Size())
 		http.ServeContent(w, r, "", time.Time{}, rd)
 		return nil
 	}
@@ -73,6 +76,40 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, c *call) error
 	w.WriteHeader(http.StatusOK)
 	_, _ = copyBlob(w, rd)
 	return nil
+}
+
+// dropEmptySuffixRanges removes from a Range header the suffix ranges
+// that select no bytes ("-0", or any suffix of an empty blob) before
+// http.ServeContent reads it: RFC 9110 §14.1.2 makes them unsatisfiable,
+// but ServeContent answers them with a 206 whose Content-Range ends before
+// it starts ("bytes 20-19/20", golang/go#81262). A header left with no
+// range asks for one past the end instead, which ServeContent answers
+// with 416 (200 for an empty blob) after weighing If-Range as usual.
+func dropEmptySuffixRanges(h http.Header, size int64) {
+	specs, ok := strings.CutPrefix(h.Get("Range"), "bytes=")
+	if !ok {
+		return // not a byte range: ServeContent refuses it
+	}
+	var keep []string
+	dropped := false
+	for spec := range strings.SplitSeq(specs, ",") {
+		start, end, _ := strings.Cut(textproto.TrimString(spec), "-")
+		start, end = textproto.TrimString(start), textproto.TrimString(end)
+		if start == "" && end != "" && end[0] != '-' {
+			if n, err := strconv.ParseInt(end, 10, 64); err == nil && min(n, size) == 0 {
+				dropped = true
+				continue
+			}
+		}
+		keep = append(keep, spec)
+	}
+	if !dropped {
+		return
+	}
+	if strings.TrimSpace(strings.Join(keep, "")) == "" {
+		keep = []string{strconv.FormatInt(size, 10) + "-"}
+	}
+	h.Set("Range", "bytes="+strings.Join(keep, ","))
 }
 
 // copyBlob copies a blob to the response, with the reader's WriteTo when

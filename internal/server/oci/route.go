@@ -77,20 +77,20 @@ func parseV2(rest string) (route, error) {
 	}
 	switch {
 	case n >= 3 && at(2) == "tags" && at(1) == "list":
-		return newRoute(routeTagList, segs[:n-2], noRef)
+		return newRoute(routeTagList, segs[:n-2])
 	case n >= 3 && at(2) == "blobs" && at(1) == "uploads":
-		return newRoute(routeUploads, segs[:n-2], noRef)
+		return newRoute(routeUploads, segs[:n-2])
 	case n >= 4 && at(3) == "blobs" && at(2) == "uploads":
 		if at(1) == "" {
-			return newRoute(routeUploads, segs[:n-3], noRef)
+			return newRoute(routeUploads, segs[:n-3])
 		}
-		return newRoute(routeUpload, segs[:n-3], at(1))
+		return newRefRoute(routeUpload, segs[:n-3], at(1))
 	case n >= 3 && at(2) == "blobs":
-		return newRoute(routeBlob, segs[:n-2], at(1))
+		return newRefRoute(routeBlob, segs[:n-2], at(1))
 	case n >= 3 && at(2) == "manifests":
-		return newRoute(routeManifest, segs[:n-2], at(1))
+		return newRefRoute(routeManifest, segs[:n-2], at(1))
 	case n >= 3 && at(2) == "referrers":
-		return newRoute(routeReferrers, segs[:n-2], at(1))
+		return newRefRoute(routeReferrers, segs[:n-2], at(1))
 	}
 	return route{}, errRouteUnknown
 }
@@ -103,34 +103,38 @@ func parseACR(rest string) (route, error) {
 	n := len(segs)
 	switch {
 	case n >= 2 && segs[n-1] == "_tags":
-		return newRoute(routeACRTags, segs[:n-1], noRef)
+		return newRoute(routeACRTags, segs[:n-1])
 	case n >= 3 && segs[n-2] == "_tags":
-		return newRoute(routeACRTag, segs[:n-2], segs[n-1])
+		return newRefRoute(routeACRTag, segs[:n-2], segs[n-1])
 	case n >= 2 && segs[n-1] == "_manifests":
-		return newRoute(routeACRManifests, segs[:n-1], noRef)
+		return newRoute(routeACRManifests, segs[:n-1])
 	case n >= 3 && segs[n-2] == "_manifests":
-		return newRoute(routeACRManifest, segs[:n-2], segs[n-1])
+		return newRefRoute(routeACRManifest, segs[:n-2], segs[n-1])
 	}
-	return newRoute(routeACRRepository, segs, noRef)
+	return newRoute(routeACRRepository, segs)
 }
 
-// noRef marks a route without a trailing reference.
-const noRef = "\x00"
-
-// newRoute unescapes and checks the name segments and the reference (an
-// escaped path segment, or noRef).
-func newRoute(kind routeKind, nameSegs []string, ref string) (route, error) {
+// newRoute unescapes and checks the name segments of a route without a
+// trailing reference.
+func newRoute(kind routeKind, nameSegs []string) (route, error) {
 	name, err := url.PathUnescape(strings.Join(nameSegs, "/"))
 	if err != nil || !validName(name) {
 		return route{}, errNameInvalid
 	}
-	if ref == noRef {
-		return route{kind: kind, name: name}, nil
+	return route{kind: kind, name: name}, nil
+}
+
+// newRefRoute is newRoute for a route ending in a reference (an escaped
+// path segment), which must not be empty.
+func newRefRoute(kind routeKind, nameSegs []string, ref string) (route, error) {
+	rt, err := newRoute(kind, nameSegs)
+	if err != nil {
+		return route{}, err
 	}
-	if ref, err = url.PathUnescape(ref); err != nil || ref == "" {
+	if rt.ref, err = url.PathUnescape(ref); err != nil || rt.ref == "" {
 		return route{}, errRouteUnknown
 	}
-	return route{kind: kind, name: name, ref: ref}, nil
+	return rt, nil
 }
 
 // maxNameLength is the longest repository name accepted (distribution's

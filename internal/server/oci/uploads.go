@@ -3,6 +3,7 @@ package oci
 import (
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -206,7 +207,9 @@ func parseContentRange(s string) (start, end int64, ok bool) {
 	}
 	start, err1 := strconv.ParseInt(a, 10, 64)
 	end, err2 := strconv.ParseInt(b, 10, 64)
-	if err1 != nil || err2 != nil || start < 0 || end < start {
+	// 0-9223372036854775807 is refused too: its length, end-start+1,
+	// overflows an int64.
+	if err1 != nil || err2 != nil || start < 0 || end < start || end-start == math.MaxInt64 {
 		return 0, 0, false
 	}
 	return start, end, true
