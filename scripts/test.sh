@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, vet, lint, every Go test (unit,
 # integration, end-to-end through the built binary with skopeo, crane's and
-# oras' libraries), and the OCI distribution-spec conformance suite.
+# oras' libraries, and container groups under runc), a bounded run of every
+# fuzz target, and the OCI distribution-spec conformance suite.
 #
 # Run as root on a fresh Debian machine it installs what the tests need
 # (skopeo, runc, crun, busybox-static) and adds the /etc/hosts entries that let third-party clients
@@ -51,6 +52,9 @@ fi
 
 echo "==> go test"
 go test -count=1 ./...
+
+echo "==> fuzzing (every fuzz target for ${FUZZTIME:-15s} besides its seed corpus)"
+bash scripts/fuzz.sh
 
 echo "==> OCI distribution-spec conformance"
 if getent hosts conformance.azurecr.localhost >/dev/null || [ "${CERULEAN_E2E_REQUIRE:-}" = 1 ]; then
