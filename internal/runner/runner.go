@@ -47,6 +47,10 @@ type Config struct {
 	StopGrace time.Duration
 }
 
+// ErrRuntimeUnsupported is New's error when the chosen runtime cannot run
+// containers on this host's cgroup layout.
+var ErrRuntimeUnsupported = errors.New("runner: OCI runtime unsupported on this host")
+
 // Runner is the containergroup.Runner of this machine.
 type Runner struct {
 	cfg         Config
@@ -75,6 +79,9 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Runtime = rt
 	} else {
 		return nil, fmt.Errorf("runner: OCI runtime %q: %w", cfg.Runtime, err)
+	}
+	if c := hybridV2Controllers(); c != "" && strings.Contains(filepath.Base(cfg.Runtime), "crun") {
+		return nil, fmt.Errorf("%w: crun does not run on a hybrid cgroup layout whose v2 hierarchy has controllers (%s); use runc", ErrRuntimeUnsupported, c)
 	}
 	if cfg.ShimPath == "" {
 		if cfg.ShimPath, err = os.Executable(); err != nil {
