@@ -58,6 +58,9 @@ type Runner struct {
 	base        string // RunRoot/<hash of Dir>: the tmpfs
 	runtimeRoot string
 	locks       sync.Map // group id → *sync.Mutex
+	// baseMu orders mounting the tmpfs (Start) before releasing it when
+	// the last group is removed.
+	baseMu sync.RWMutex
 }
 
 var _ containergroup.Runner = (*Runner)(nil)
@@ -193,6 +196,8 @@ func (r *Runner) Start(ctx context.Context, spec containergroup.RunSpec) error {
 			return errdefs.Internalf(err, "runner: clear %s", gdir)
 		}
 	}
+	r.baseMu.RLock()
+	defer r.baseMu.RUnlock()
 	if err := ensureTmpfs(r.base); err != nil {
 		return errdefs.Internalf(err, "runner: run dir")
 	}
@@ -413,7 +418,23 @@ func (r *Runner) Remove(ctx context.Context, id string) error {
 		return errdefs.Internalf(err, "runner: remove group %s", id)
 	}
 	r.locks.Delete(id)
+	r.releaseBase()
 	return nil
+}
+
+// releaseBase unmounts the runner's tmpfs once no group is left in it.
+func (r *Runner) releaseBase() {
+	r.baseMu.Lock()
+	defer r.baseMu.Unlock()
+	if runs, _ := os.ReadDir(filepath.Join(r.base, "groups")); len(runs) > 0 {
+		return
+	}
+	if groups, _ := os.ReadDir(filepath.Join(r.cfg.Dir, "groups")); len(groups) > 0 {
+		return
+	}
+	if err := removeTree(r.base); err != nil {
+		r.log.Warn("release the run dir", "dir", r.base, "err", err)
+	}
 }
 
 // Status implements containergroup.Runner.

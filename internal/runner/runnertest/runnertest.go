@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -237,13 +236,13 @@ func (s *suite) isolation(t *testing.T) {
 }
 
 func (s *suite) environment(t *testing.T) {
-	c := s.container("main", "sh", "-c", `echo "env=$IMAGE_ONLY,$OVERRIDDEN,$SECRET,$HOSTNAME,$PATH"; echo "cwd=$(pwd)"; echo "id=$(id -u):$(id -g):$(id -G)"; sleep 1000`)
+	c := s.container("main", "sh", "-c", `echo "env=$IMAGE_ONLY,$OVERRIDDEN,$SECRET,$HOSTNAME,$PATH"; echo "cwd=$(pwd)"; echo on-stderr >&2; echo "id=$(id -u):$(id -g):$(id -G)"; sleep 1000`)
 	c.Env = []containergroup.EnvVar{{Name: "OVERRIDDEN", Value: "aci"}, {Name: "SECRET", Value: "s3"}}
 	c.Image.Config.WorkingDir = "/www"
 	c.Image.Config.User = "app"
 	g := s.start(t, containergroup.RunSpec{Containers: []containergroup.ContainerSpec{c}})
 	out := g.waitLog("main", "id=")
-	for _, want := range []string{"env=1,aci,s3," + g.spec.Hostname + ",/bin\n", "cwd=/www\n", "id=1000:1000:1000 2000\n"} {
+	for _, want := range []string{"env=1,aci,s3," + g.spec.Hostname + ",/bin\n", "cwd=/www\n", "id=1000:1000:1000 2000\n", "on-stderr\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
@@ -381,7 +380,7 @@ func (s *suite) exec(t *testing.T) {
 }
 
 func (s *suite) logs(t *testing.T) {
-	c := s.container("main", "sh", "-c", `echo one; echo two >&2; printf 'no newline'; sleep 0.3; echo ' end'; echo three; exit 0`)
+	c := s.container("main", "sh", "-c", `echo one; echo two; printf 'no newline'; sleep 0.3; echo ' end'; echo three; exit 0`)
 	g := s.start(t, containergroup.RunSpec{Containers: []containergroup.ContainerSpec{c}})
 	rc, err := g.r.Logs(context.Background(), g.spec.ID, "main", containergroup.LogOptions{Follow: true})
 	if err != nil {
@@ -392,12 +391,8 @@ func (s *suite) logs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// stdout and stderr are two pipes: their relative order is not kept
-	// (as with Docker and Kubernetes); each stream's order is.
-	got := strings.Split(string(followed), "\n")
-	slices.Sort(got)
-	if want := []string{"", "no newline end", "one", "three", "two"}; !slices.Equal(got, want) || !strings.Contains(string(followed), "one\nno newline end\nthree\n") && !strings.Contains(string(followed), "one\ntwo\nno newline end\nthree\n") {
-		t.Errorf("followed %q", followed)
+	if want := "one\ntwo\nno newline end\nthree\n"; string(followed) != want {
+		t.Errorf("followed %q, want %q", followed, want)
 	}
 	g.waitInactive()
 	if got := g.logs("main", containergroup.LogOptions{Tail: 2}); got != "no newline end\nthree\n" {
