@@ -61,3 +61,19 @@ func removeCgroups(id string) {
 		_ = unix.Rmdir(filepath.Join("/sys/fs/cgroup", e.Name(), "cerulean", id))
 	}
 }
+
+// hybridV2Controllers returns the controllers enabled on the cgroup v2
+// hierarchy of a hybrid layout (v1 controllers plus /sys/fs/cgroup/unified).
+// crun refuses to run on such a host ("cgroups in hybrid mode not
+// supported, drop all controllers from cgroupv2"); runc uses the v1
+// controllers and runs.
+func hybridV2Controllers() string {
+	if unifiedCgroups() {
+		return ""
+	}
+	b, err := os.ReadFile("/sys/fs/cgroup/unified/cgroup.controllers")
+	if err != nil {
+		return ""
+	}
+	return string(bytes.TrimSpace(b))
+}

@@ -47,6 +47,10 @@ type Config struct {
 	StopGrace time.Duration
 }
 
+// ErrRuntimeUnsupported is New's error when the chosen runtime cannot run
+// containers on this host's cgroup layout.
+var ErrRuntimeUnsupported = errors.New("runner: OCI runtime unsupported on this host")
+
 // Runner is the containergroup.Runner of this machine.
 type Runner struct {
 	cfg         Config
@@ -54,6 +58,9 @@ type Runner struct {
 	base        string // RunRoot/<hash of Dir>: the tmpfs
 	runtimeRoot string
 	locks       sync.Map // group id → *sync.Mutex
+	// baseMu orders mounting the tmpfs (Start) before releasing it when
+	// the last group is removed.
+	baseMu sync.RWMutex
 }
 
 var _ containergroup.Runner = (*Runner)(nil)
@@ -75,6 +82,9 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Runtime = rt
 	} else {
 		return nil, fmt.Errorf("runner: OCI runtime %q: %w", cfg.Runtime, err)
+	}
+	if c := hybridV2Controllers(); c != "" && strings.Contains(filepath.Base(cfg.Runtime), "crun") {
+		return nil, fmt.Errorf("%w: crun does not run on a hybrid cgroup layout whose v2 hierarchy has controllers (%s); use runc", ErrRuntimeUnsupported, c)
 	}
 	if cfg.ShimPath == "" {
 		if cfg.ShimPath, err = os.Executable(); err != nil {
@@ -186,6 +196,8 @@ func (r *Runner) Start(ctx context.Context, spec containergroup.RunSpec) error {
 			return errdefs.Internalf(err, "runner: clear %s", gdir)
 		}
 	}
+	r.baseMu.RLock()
+	defer r.baseMu.RUnlock()
 	if err := ensureTmpfs(r.base); err != nil {
 		return errdefs.Internalf(err, "runner: run dir")
 	}
@@ -406,7 +418,23 @@ func (r *Runner) Remove(ctx context.Context, id string) error {
 		return errdefs.Internalf(err, "runner: remove group %s", id)
 	}
 	r.locks.Delete(id)
+	r.releaseBase()
 	return nil
+}
+
+// releaseBase unmounts the runner's tmpfs once no group is left in it.
+func (r *Runner) releaseBase() {
+	r.baseMu.Lock()
+	defer r.baseMu.Unlock()
+	if runs, _ := os.ReadDir(filepath.Join(r.base, "groups")); len(runs) > 0 {
+		return
+	}
+	if groups, _ := os.ReadDir(filepath.Join(r.cfg.Dir, "groups")); len(groups) > 0 {
+		return
+	}
+	if err := removeTree(r.base); err != nil {
+		r.log.Warn("release the run dir", "dir", r.base, "err", err)
+	}
 }
 
 // Status implements containergroup.Runner.

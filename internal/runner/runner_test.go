@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"testing"
@@ -47,5 +48,8 @@ func TestConformanceRunc(t *testing.T) {
 
 func TestConformanceCrun(t *testing.T) {
 	requireRoot(t, "crun")
+	if _, err := New(Config{Dir: t.TempDir(), Runtime: "crun"}); errors.Is(err, ErrRuntimeUnsupported) {
+		t.Skip(err)
+	}
 	runnertest.RunSuite(t, func(t *testing.T, dir string) containergroup.Runner { return newTestRunner(t, "crun", dir) })
 }

@@ -89,6 +89,7 @@ func ShimMain(args []string) int {
 		fmt.Fprintf(ready, "error: subreaper: %v\n", err)
 		return 1
 	}
+	began := time.Now()
 	if err := m.setup(); err != nil {
 		m.log.Error("setup", "err", err)
 		m.teardown()
@@ -101,7 +102,9 @@ func ShimMain(args []string) int {
 		fmt.Fprintf(ready, "error: %v\n", err)
 		return 1
 	}
+	setupTime := time.Since(began)
 	m.run(func() {
+		m.log.Info("taken over", "setup", setupTime, "total", time.Since(began))
 		fmt.Fprintln(ready, "ok")
 		ready.Close()
 	})
@@ -416,7 +419,6 @@ func (m *monitor) runtimeCmd(args ...string) *exec.Cmd {
 // launch starts one run of c (`run --detach`): its init is re-parented
 // to the monitor, its stdout and stderr are pipes drained into the log.
 func (m *monitor) launch(c *ctr) (int, error) {
-	_ = m.runtimeCmd("delete", "--force", c.id).Run()
 	lw, err := newLogWriter(c.logPath, m.cfg.LogCap)
 	if err != nil {
 		return 0, err

@@ -236,13 +236,13 @@ func (s *suite) isolation(t *testing.T) {
 }
 
 func (s *suite) environment(t *testing.T) {
-	c := s.container("main", "sh", "-c", `echo "env=$IMAGE_ONLY,$OVERRIDDEN,$SECRET,$HOSTNAME,$PATH"; echo "cwd=$(pwd)"; echo "id=$(id -u):$(id -g):$(id -G)"; sleep 1000`)
+	c := s.container("main", "sh", "-c", `echo "env=$IMAGE_ONLY,$OVERRIDDEN,$SECRET,$HOSTNAME,$PATH"; echo "cwd=$(pwd)"; echo on-stderr >&2; echo "id=$(id -u):$(id -g):$(id -G)"; sleep 1000`)
 	c.Env = []containergroup.EnvVar{{Name: "OVERRIDDEN", Value: "aci"}, {Name: "SECRET", Value: "s3"}}
 	c.Image.Config.WorkingDir = "/www"
 	c.Image.Config.User = "app"
 	g := s.start(t, containergroup.RunSpec{Containers: []containergroup.ContainerSpec{c}})
 	out := g.waitLog("main", "id=")
-	for _, want := range []string{"env=1,aci,s3," + g.spec.Hostname + ",/bin\n", "cwd=/www\n", "id=1000:1000:1000 2000\n"} {
+	for _, want := range []string{"env=1,aci,s3," + g.spec.Hostname + ",/bin\n", "cwd=/www\n", "id=1000:1000:1000 2000\n", "on-stderr\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
@@ -380,7 +380,7 @@ func (s *suite) exec(t *testing.T) {
 }
 
 func (s *suite) logs(t *testing.T) {
-	c := s.container("main", "sh", "-c", `echo one; echo two >&2; printf 'no newline'; sleep 0.3; echo ' end'; echo three; exit 0`)
+	c := s.container("main", "sh", "-c", `echo one; echo two; printf 'no newline'; sleep 0.3; echo ' end'; echo three; exit 0`)
 	g := s.start(t, containergroup.RunSpec{Containers: []containergroup.ContainerSpec{c}})
 	rc, err := g.r.Logs(context.Background(), g.spec.ID, "main", containergroup.LogOptions{Follow: true})
 	if err != nil {
@@ -391,8 +391,7 @@ func (s *suite) logs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "one\ntwo\nno newline end\nthree\n"
-	if string(followed) != want {
+	if want := "one\ntwo\nno newline end\nthree\n"; string(followed) != want {
 		t.Errorf("followed %q, want %q", followed, want)
 	}
 	g.waitInactive()
