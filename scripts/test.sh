@@ -5,7 +5,7 @@
 # fuzz target, and the OCI distribution-spec conformance suite.
 #
 # Run as root on a fresh Debian machine it installs what the tests need
-# (skopeo, runc, crun, busybox-static) and adds the /etc/hosts entries that let third-party clients
+# (skopeo, runc, busybox-static) and adds the /etc/hosts entries that let third-party clients
 # reach registry login servers. Otherwise the tests that need them are
 # skipped with a message, unless CERULEAN_E2E_REQUIRE=1 (CI sets it).
 set -euo pipefail
@@ -19,7 +19,6 @@ if [ "$(id -u)" = 0 ]; then
 	missing=()
 	command -v skopeo >/dev/null || missing+=(skopeo)
 	command -v runc >/dev/null || missing+=(runc)
-	command -v crun >/dev/null || missing+=(crun)
 	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
 	if [ ${#missing[@]} -gt 0 ]; then
 		echo "==> installing ${missing[*]}"
