@@ -654,7 +654,7 @@ func (s *Service) Logs(ctx context.Context, id resourceid.ID, container string, 
 	if err != nil {
 		return "", err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	// ACI returns at most 4 MB of log.
 	b, err := io.ReadAll(io.LimitReader(rc, 4<<20))
 	if err != nil {
@@ -767,7 +767,7 @@ func (s *Service) resume(ctx context.Context, g Group, why string) {
 			return
 		}
 	}
-	s.log.InfoContext(ctx, why, "group", g.ID.String(), "instance", g.InstanceID)
+	s.log.InfoContext(ctx, "reconciling a container group", "why", why, "group", g.ID.String(), "instance", g.InstanceID)
 	if _, err := s.beginProvisioning(ctx, g); err != nil {
 		s.log.WarnContext(ctx, "reconcile: provision", "group", g.ID.String(), "err", err)
 	}

@@ -330,7 +330,7 @@ func (c *Cache) Pull(ctx context.Context, ri containergroup.ResolvedImage, cred 
 	if err := atomicfile.WriteFile(c.recordPath(rec.Digest), data, 0o600); err != nil {
 		return containergroup.Image{}, err
 	}
-	c.log.Info("image pulled", "image", ri.DigestRef, "layers", len(rec.DiffIDs))
+	c.log.InfoContext(ctx, "image pulled", "image", ri.DigestRef, "layers", len(rec.DiffIDs))
 	return c.image(rec), nil
 }
 
@@ -430,7 +430,7 @@ func (c *Cache) Prune(ctx context.Context, keep []string) error {
 		return err
 	}
 	if len(doomed) > 0 {
-		c.log.Info("image cache pruned", "layers", len(doomed))
+		c.log.InfoContext(ctx, "image cache pruned", "layers", len(doomed))
 	}
 	// The slow part runs unlocked: the layers are already out of sight.
 	return os.RemoveAll(c.trashDir())

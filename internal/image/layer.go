@@ -38,7 +38,7 @@ func (c *Cache) fetchLayer(ctx context.Context, s *session, img v1.Image, desc v
 	if err != nil {
 		return s.fail(stageBlob, err)
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 
 	err = c.unpackStream(diffID, sourceReader{rc})
 	if se, ok := errors.AsType[sourceError](err); ok {
@@ -62,7 +62,7 @@ func (c *Cache) fetchLayer(ctx context.Context, s *session, img v1.Image, desc v
 			Cause:   err,
 		}
 	}
-	c.log.Info("layer unpacked", "repository", s.repo.Name(), "digest", desc.Digest.String(), "diffID", diffID.String(),
+	c.log.InfoContext(ctx, "layer unpacked", "repository", s.repo.Name(), "digest", desc.Digest.String(), "diff_id", diffID.String(),
 		"bytes", desc.Size, "duration", time.Since(start))
 	return nil
 }
@@ -123,7 +123,7 @@ func (c *Cache) unpackStream(diffID v1.Hash, rc io.Reader) (err error) {
 	br := bufio.NewReaderSize(net, 64<<10)
 	dec, closeDec, err := decompress(br)
 	if err != nil {
-		net.Close()
+		_ = net.Close()
 		return err
 	}
 	h := sha256.New()
@@ -133,8 +133,8 @@ func (c *Cache) unpackStream(diffID v1.Hash, rc io.Reader) (err error) {
 		// once net is closed), wait until it leaves the decoder alone,
 		// then free the decoder. net's own goroutine may still sit in
 		// a network read until the caller closes rc.
-		net.Close()
-		tarStream.Close()
+		_ = net.Close()
+		_ = tarStream.Close()
 		tarStream.wait()
 		closeDec()
 	}()
@@ -166,7 +166,7 @@ func (c *Cache) publish(tmp string, diffID v1.Hash) error {
 		return err
 	}
 	err = unix.Syncfs(fd)
-	unix.Close(fd)
+	_ = unix.Close(fd)
 	if err != nil {
 		return fmt.Errorf("syncfs: %w", err)
 	}
@@ -187,7 +187,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	return d.Sync()
 }
 

@@ -137,7 +137,7 @@ func decompress(br *bufio.Reader) (io.Reader, func(), error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("gzip: %w", err)
 		}
-		return zr, func() { zr.Close() }, nil
+		return zr, func() { _ = zr.Close() }, nil
 	case bytes.HasPrefix(magic, zstdMagic):
 		// 128 MiB is zstd's own default decoding window limit; a
 		// frame asking for more is refused rather than allocated.

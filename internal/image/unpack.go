@@ -93,7 +93,7 @@ func unpack(dir string, r io.Reader, lim limits, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: dir, Err: err}
@@ -125,7 +125,7 @@ func unpack(dir string, r io.Reader, lim limits, log *slog.Logger) (err error) {
 
 func (u *unpacker) close() {
 	u.dropParent()
-	unix.Close(u.rootFd)
+	_ = unix.Close(u.rootFd)
 }
 
 // cleanName turns a tar entry name into a relative slash path with no "."
@@ -225,11 +225,11 @@ func (u *unpacker) mkdirAll(dir string) (int, error) {
 	}
 	for comp := range strings.SplitSeq(dir, "/") {
 		if err := unix.Mkdirat(fd, comp, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-			unix.Close(fd)
+			_ = unix.Close(fd)
 			return -1, err
 		}
 		next, err := unix.Openat(fd, comp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		if err != nil {
 			return -1, err
 		}
@@ -240,7 +240,7 @@ func (u *unpacker) mkdirAll(dir string) (int, error) {
 
 func (u *unpacker) dropParent() {
 	if u.parentFd >= 0 {
-		unix.Close(u.parentFd)
+		_ = unix.Close(u.parentFd)
 	}
 	u.parentName, u.parentFd = "", -1
 }
@@ -285,7 +285,7 @@ func (u *unpacker) mkdir(name, dir, base string, hdr *tar.Header) error {
 	if err != nil {
 		return &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	defer unix.Close(fd)
+	defer func() { _ = unix.Close(fd) }()
 	return u.dirMeta(name, fd, name, hdr)
 }
 
@@ -358,7 +358,7 @@ func (u *unpacker) file(name, dir, base string, hdr *tar.Header, r io.Reader) er
 		return &os.PathError{Op: "create", Path: name, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if _, err := io.CopyBuffer(onlyWriter{f}, r, u.buf); err != nil {
 		return fmt.Errorf("writing %q: %w", name, err)
 	}
@@ -442,7 +442,7 @@ func (u *unpacker) link(name, dir, base string, hdr *tar.Header) error {
 	if err != nil {
 		return unsafeEntry(hdr.Name, "hard link target %q is not in this layer (%v)", hdr.Linkname, err)
 	}
-	defer unix.Close(tfd)
+	defer func() { _ = unix.Close(tfd) }()
 	var st unix.Stat_t
 	if err := unix.Fstatat(tfd, tbase, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return unsafeEntry(hdr.Name, "hard link target %q is not in this layer (%v)", hdr.Linkname, err)

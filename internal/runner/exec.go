@@ -53,9 +53,9 @@ func (r *Runner) Exec(ctx context.Context, id, container string, cmd []string, s
 	x.Stdin, x.Stdout, x.Stderr = slave, slave, slave
 	x.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	err = x.Start()
-	slave.Close()
+	_ = slave.Close()
 	if err != nil {
-		master.Close()
+		_ = master.Close()
 		return nil, errdefs.Internalf(err, "runner: exec")
 	}
 	p := &process{master: master, cmd: x, done: make(chan struct{})}
@@ -70,17 +70,17 @@ func openPTY() (master, slave *os.File, err error) {
 		return nil, nil, err
 	}
 	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		return nil, nil, err
 	}
 	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
 	if err != nil {
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		return nil, nil, err
 	}
 	sfd, err := unix.Open("/dev/pts/"+strconv.Itoa(int(n)), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		return nil, nil, err
 	}
 	return os.NewFile(uintptr(fd), "ptmx"), os.NewFile(uintptr(sfd), "pts"), nil
@@ -127,7 +127,7 @@ func (p *process) Wait() (int, error) {
 // Close hangs up the terminal (SIGHUP to the runtime, which passes it on)
 // and waits for the runtime to exit.
 func (p *process) Close() error {
-	p.close.Do(func() { p.master.Close() })
+	p.close.Do(func() { _ = p.master.Close() })
 	<-p.done
 	return nil
 }

@@ -68,7 +68,7 @@ func (f *forwarder) track(c io.Closer) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
-		c.Close()
+		_ = c.Close()
 		return false
 	}
 	f.conns[c] = struct{}{}
@@ -79,7 +79,7 @@ func (f *forwarder) untrack(c io.Closer) {
 	f.mu.Lock()
 	delete(f.conns, c)
 	f.mu.Unlock()
-	c.Close()
+	_ = c.Close()
 }
 
 func (f *forwarder) serveTCP(l net.Listener) {
@@ -172,14 +172,14 @@ func (f *forwarder) close() {
 	f.mu.Lock()
 	f.closed = true
 	for c := range f.conns {
-		c.Close()
+		_ = c.Close()
 	}
 	f.mu.Unlock()
 	for _, l := range f.tcp {
-		l.Close()
+		_ = l.Close()
 	}
 	for _, c := range f.udp {
-		c.Close()
+		_ = c.Close()
 	}
 	f.wg.Wait()
 }

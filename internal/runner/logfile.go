@@ -92,7 +92,7 @@ func (w *logWriter) write(stream string, p []byte, at time.Time) {
 }
 
 func (w *logWriter) rotate() {
-	w.f.Close()
+	_ = w.f.Close()
 	w.f = nil
 	if err := os.Rename(w.path, w.path+".1"); err != nil {
 		return
@@ -108,7 +108,7 @@ func (w *logWriter) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f != nil {
-		w.f.Close()
+		_ = w.f.Close()
 		w.f = nil
 	}
 }
@@ -172,7 +172,7 @@ func readLog(path string) (lines []logLine, f *os.File, err error) {
 	}
 	if old, err := os.Open(path + ".1"); err == nil {
 		scan(old)
-		old.Close()
+		_ = old.Close()
 	}
 	f, err = os.Open(path)
 	if err != nil {
@@ -184,13 +184,13 @@ func readLog(path string) (lines []logLine, f *os.File, err error) {
 	// Read only whole records, so that following resumes at a record.
 	data, err := io.ReadAll(f)
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, nil, err
 	}
 	end := bytes.LastIndexByte(data, '\n') + 1
 	scan(bytes.NewReader(data[:end]))
 	if _, err := f.Seek(int64(end), io.SeekStart); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, nil, err
 	}
 	if p.pending != nil {
@@ -219,7 +219,7 @@ func parseRecord(rec []byte) (at time.Time, content []byte, full bool, ok bool) 
 // come (a prompt shows at once); lineStart says whether the output so far
 // ended a line.
 func followLog(ctx context.Context, path string, f *os.File, w io.Writer, timestamps, lineStart bool, stop func() bool) error {
-	defer func() { f.Close() }()
+	defer func() { _ = f.Close() }()
 	var carry []byte
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -261,7 +261,7 @@ func followLog(ctx context.Context, path string, f *os.File, w io.Writer, timest
 		if st, serr := os.Stat(path); serr == nil {
 			if cur, cerr := f.Stat(); cerr == nil && !sameFile(st, cur) {
 				if nf, oerr := os.Open(path); oerr == nil {
-					f.Close()
+					_ = f.Close()
 					f = nf
 					continue
 				}

@@ -44,7 +44,7 @@ func fsmountOverlay(layers []string, upper, work, target string) error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
+	defer func() { _ = unix.Close(fd) }()
 	for i := len(layers) - 1; i >= 0; i-- {
 		if err := unix.FsconfigSetString(fd, "lowerdir+", layers[i]); err != nil {
 			return fmt.Errorf("overlay lowerdir+ %s: %w", layers[i], err)
@@ -63,7 +63,7 @@ func fsmountOverlay(layers []string, upper, work, target string) error {
 	if err != nil {
 		return fmt.Errorf("overlay fsmount: %w", err)
 	}
-	defer unix.Close(mfd)
+	defer func() { _ = unix.Close(mfd) }()
 	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move overlay mount to %s: %w", target, err)
 	}
@@ -76,7 +76,7 @@ func mountsUnder(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var out []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)

@@ -78,7 +78,7 @@ func (n *netns) pin() error {
 	if err != nil {
 		return err
 	}
-	f.Close()
+	_ = f.Close()
 	src := "/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"
 	if err := unix.Mount(src, n.path, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind network namespace to %s: %w", n.path, err)
@@ -92,7 +92,7 @@ func loopbackUp() error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
+	defer func() { _ = unix.Close(fd) }()
 	ifr, err := unix.NewIfreq("lo")
 	if err != nil {
 		return err

@@ -216,11 +216,11 @@ func (r *Runner) Start(ctx context.Context, spec containergroup.RunSpec) error {
 	}
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
-		cfgR.Close()
-		cfgW.Close()
+		_ = cfgR.Close()
+		_ = cfgW.Close()
 		return errdefs.Internalf(err, "runner: pipe")
 	}
-	defer readyR.Close()
+	defer func() { _ = readyR.Close() }()
 	cmd := exec.Command(r.cfg.ShimPath, "shim", gdir)
 	cmd.Dir = "/"
 	cmd.ExtraFiles = []*os.File{cfgR, readyW} // fds 3 and 4
@@ -229,10 +229,10 @@ func (r *Runner) Start(ctx context.Context, spec containergroup.RunSpec) error {
 	// the server's terminal or process group.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
-	cfgR.Close()
-	readyW.Close()
+	_ = cfgR.Close()
+	_ = readyW.Close()
 	if err != nil {
-		cfgW.Close()
+		_ = cfgW.Close()
 		return errdefs.Internalf(err, "runner: start the monitor")
 	}
 	// Reap the monitor when it ends, without waiting for it: it outlives
@@ -240,7 +240,7 @@ func (r *Runner) Start(ctx context.Context, spec containergroup.RunSpec) error {
 	go func() { _ = cmd.Wait() }()
 	go func() {
 		_ = json.NewEncoder(cfgW).Encode(cfg)
-		cfgW.Close()
+		_ = cfgW.Close()
 	}()
 
 	type result struct {
@@ -261,7 +261,7 @@ func (r *Runner) Start(ctx context.Context, spec containergroup.RunSpec) error {
 	}
 	switch {
 	case got.line == "ok":
-		r.log.Info("container group started", "group", spec.ID, "monitor", cmd.Process.Pid)
+		r.log.InfoContext(ctx, "container group started", "group", spec.ID, "monitor", cmd.Process.Pid)
 		return nil
 	case strings.HasPrefix(got.line, "error: "):
 		msg := strings.TrimPrefix(got.line, "error: ")
@@ -315,7 +315,7 @@ func (r *Runner) Stop(ctx context.Context, id string) error {
 func (r *Runner) stopLocked(ctx context.Context, id string) error {
 	if pid, ok := r.shimPID(id); ok {
 		if err := signalAndWait(ctx, pid, r.cfg.StopGrace+10*time.Second); err != nil {
-			r.log.Warn("the monitor did not stop; releasing the group itself", "group", id, "err", err)
+			r.log.WarnContext(ctx, "the monitor did not stop; releasing the group itself", "group", id, "err", err)
 		}
 	}
 	r.release(id)
@@ -332,7 +332,7 @@ func signalAndWait(ctx context.Context, pid int, timeout time.Duration) error {
 		}
 		return err
 	}
-	defer unix.Close(fd)
+	defer func() { _ = unix.Close(fd) }()
 	if err := unix.PidfdSendSignal(fd, unix.SIGTERM, nil, 0); err != nil {
 		return nil // already gone
 	}
@@ -500,7 +500,7 @@ func (r *Runner) Logs(ctx context.Context, id, container string, opts containerg
 	}
 	if !opts.Follow || f == nil {
 		if f != nil {
-			f.Close()
+			_ = f.Close()
 		}
 		return io.NopCloser(&buf), nil
 	}
@@ -509,7 +509,7 @@ func (r *Runner) Logs(ctx context.Context, id, container string, opts containerg
 	go func() {
 		defer cancel()
 		if _, err := pw.Write(buf.Bytes()); err != nil {
-			f.Close()
+			_ = f.Close()
 			return
 		}
 		stop := func() bool {
@@ -550,7 +550,7 @@ func (r *Runner) Recover(ctx context.Context) ([]string, error) {
 		ids = append(ids, id)
 		unlock := r.lock(id)
 		if pid, ok := r.shimPID(id); ok {
-			r.log.Info("re-adopted container group", "group", id, "monitor", pid)
+			r.log.InfoContext(ctx, "re-adopted container group", "group", id, "monitor", pid)
 		} else {
 			r.release(id)
 		}

@@ -62,7 +62,7 @@ func ShimMain(args []string) int {
 	}
 	var cfg shimConfig
 	err := json.NewDecoder(cfgIn).Decode(&cfg)
-	cfgIn.Close()
+	_ = cfgIn.Close()
 	if err != nil {
 		fmt.Fprintf(ready, "error: reading the configuration: %v\n", err)
 		return 1
@@ -72,7 +72,7 @@ func ShimMain(args []string) int {
 		fmt.Fprintf(ready, "error: %v\n", err)
 		return 1
 	}
-	defer logf.Close()
+	defer func() { _ = logf.Close() }()
 	m := newMonitor(cfg, slog.New(slog.NewTextHandler(logf, nil)).With("group", cfg.Spec.ID))
 
 	sigs := make(chan os.Signal, 1)
@@ -94,7 +94,7 @@ func ShimMain(args []string) int {
 		m.log.Error("setup", "err", err)
 		m.teardown()
 		fmt.Fprintf(ready, "error: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
-		ready.Close()
+		_ = ready.Close()
 		return 1
 	}
 	if err := os.WriteFile(filepath.Join(cfg.GroupDir, "shim.pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
@@ -106,7 +106,7 @@ func ShimMain(args []string) int {
 	m.run(func() {
 		m.log.Info("taken over", "setup", setupTime, "total", time.Since(began))
 		fmt.Fprintln(ready, "ok")
-		ready.Close()
+		_ = ready.Close()
 	})
 	m.teardown()
 	m.log.Info("exited")
@@ -430,15 +430,15 @@ func (m *monitor) launch(c *ctr) (int, error) {
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		outR.Close()
-		outW.Close()
+		_ = outR.Close()
+		_ = outW.Close()
 		lw.close()
 		return 0, err
 	}
 	exited := make(chan struct{})
 	var drains sync.WaitGroup
-	drains.Go(func() { lw.drain("stdout", outR); outR.Close() })
-	drains.Go(func() { lw.drain("stderr", errR); errR.Close() })
+	drains.Go(func() { lw.drain("stdout", outR); _ = outR.Close() })
+	drains.Go(func() { lw.drain("stderr", errR); _ = errR.Close() })
 	go func() {
 		<-exited
 		drains.Wait()
@@ -454,8 +454,8 @@ func (m *monitor) launch(c *ctr) (int, error) {
 	cmd.Stdout, cmd.Stderr = outW, errW
 	started := time.Now().UTC()
 	err = cmd.Run()
-	outW.Close()
-	errW.Close()
+	_ = outW.Close()
+	_ = errW.Close()
 	if err != nil {
 		close(exited)
 		_ = m.runtimeCmd("delete", "--force", c.id).Run()
@@ -466,7 +466,7 @@ func (m *monitor) launch(c *ctr) (int, error) {
 	if err != nil || perr != nil || pid <= 0 {
 		close(exited)
 		_ = m.runtimeCmd("delete", "--force", c.id).Run()
-		return 0, fmt.Errorf("the runtime wrote no pid: %v", errors.Join(err, perr))
+		return 0, fmt.Errorf("the runtime wrote no pid: %w", errors.Join(err, perr))
 	}
 	c.mu.Lock()
 	c.pid, c.exited = pid, exited

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"time"
@@ -98,5 +97,3 @@ func detailFor(exitCode int, oom bool) string {
 		return "Error"
 	}
 }
-
-var errNoStatus = errors.New("no status")

@@ -24,7 +24,7 @@ func resolveUser(rootfs, user string) (specs.User, error) {
 	if err != nil {
 		return specs.User{}, err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	uname, gname, hasGroup := strings.Cut(user, ":")
 	passwd := readDB(root, "etc/passwd")
 	groups := readDB(root, "etc/group")
@@ -36,7 +36,7 @@ func resolveUser(rootfs, user string) (specs.User, error) {
 		u.UID = uint32(n)
 		for _, f := range passwd {
 			if len(f) >= 4 && f[2] == uname {
-				userName, found = f[0], true
+				userName = f[0]
 				if g, err := strconv.ParseUint(f[3], 10, 32); err == nil {
 					u.GID = uint32(g)
 				}
@@ -100,7 +100,7 @@ func readDB(root *os.Root, name string) [][]string {
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var out [][]string
 	sc := bufio.NewScanner(io.LimitReader(f, 4<<20))
 	for sc.Scan() {

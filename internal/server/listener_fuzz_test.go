@@ -184,7 +184,7 @@ func generate(plan []byte, text string) genStream {
 		switch framing {
 		case 1:
 			name := []string{"Content-Length", "content-length", "CONTENT-LENGTH"}[p.next()%3]
-			h.WriteString(fmt.Sprintf("%s:%s%d%s", name, strings.Repeat(" ", p.next()%3), len(r.body), eol))
+			fmt.Fprintf(&h, "%s:%s%d%s", name, strings.Repeat(" ", p.next()%3), len(r.body), eol)
 			wire.WriteString(r.body)
 		case 2:
 			h.WriteString("Transfer-Encoding: chunked" + eol)

@@ -90,7 +90,7 @@ func copyFile(t testing.TB, src, dst string, mode os.FileMode) {
 	t.Helper()
 	in, err := os.Open(src)
 	must(t, err)
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
 	must(t, err)
 	_, err = io.Copy(out, in)

@@ -66,7 +66,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	conn.SetReadLimit(1 << 20)
 
 	// ACI's attach takes the password in the Authorization header; exec
@@ -88,7 +88,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "session refused"), time.Now().Add(time.Second))
 		return
 	}
-	defer proc.Close()
+	defer func() { _ = proc.Close() }()
 	h.pump(r.Context(), conn, proc)
 }
 
@@ -99,7 +99,7 @@ func (h *Handler) pump(ctx context.Context, conn *websocket.Conn, proc cg.Proces
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		stdin := proc.Stdin()
-		defer stdin.Close()
+		defer func() { _ = stdin.Close() }()
 		for {
 			_, msg, err := conn.ReadMessage()
 			if err != nil {

@@ -12,18 +12,6 @@ import (
 	"github.com/cerulean/cerulean/internal/store"
 )
 
-// The container group contract (containergroup.Store), in its own file so
-// that the sections of the suite stay apart.
-func init() {
-	tests = append(tests,
-		conformanceTest{"ContainerGroupRoundTrip", testContainerGroupRoundTrip},
-		conformanceTest{"ContainerGroupUniqueness", testContainerGroupUniqueness},
-		conformanceTest{"ContainerGroupUpdateDelete", testContainerGroupUpdateDelete},
-		conformanceTest{"ContainerGroupGroupDeleteCascades", testContainerGroupGroupDeleteCascades},
-		conformanceTest{"ContainerGroupOperations", testContainerGroupOperations},
-	)
-}
-
 func newContainerGroup(sub, group, name string, ip string) containergroup.Group {
 	g := containergroup.Group{
 		ID:   resourceid.ForResource(sub, group, "Microsoft.ContainerInstance", "containerGroups", name),

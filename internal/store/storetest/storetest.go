@@ -83,6 +83,11 @@ var tests = []conformanceTest{
 	{"RegistryBlobReferenced", testBlobReferenced},
 	{"RegistryUploads", testUploads},
 	{"RegistryTimesUTC", testRegistryTimesUTC},
+	{"ContainerGroupRoundTrip", testContainerGroupRoundTrip},
+	{"ContainerGroupUniqueness", testContainerGroupUniqueness},
+	{"ContainerGroupUpdateDelete", testContainerGroupUpdateDelete},
+	{"ContainerGroupGroupDeleteCascades", testContainerGroupGroupDeleteCascades},
+	{"ContainerGroupOperations", testContainerGroupOperations},
 }
 
 // Run runs every conformance test as a named subtest, each on a fresh store.

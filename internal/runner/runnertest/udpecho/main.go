@@ -11,7 +11,7 @@ import (
 func main() {
 	c, err := net.ListenPacket("udp", "127.0.0.1:"+os.Args[1])
 	if err != nil {
-		os.Stderr.WriteString(err.Error() + "\n")
+		_, _ = os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
 	buf := make([]byte, 65536)
