@@ -68,7 +68,7 @@ func busyboxImage(t *testing.T, cmd ...string) v1.Image {
 	if _, err := tw.Write(bb); err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range []string{"sh", "echo", "sleep", "cat", "ls", "hostname", "id", "ps", "wget", "nc", "httpd", "head", "tail", "grep", "env", "dd", "true", "false"} {
+	for _, l := range []string{"sh", "echo", "sleep", "cat", "ls", "hostname", "id", "ps", "wget", "nc", "httpd", "head", "tail", "grep", "env", "dd", "true", "false", "tr"} {
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + l, Linkname: "busybox", Mode: 0o777}); err != nil {
 			t.Fatal(err)
 		}

@@ -161,3 +161,35 @@ func TestRestartPolicyNeverReportsTheExitCode(t *testing.T) {
 		t.Fatalf("logs %q", logs)
 	}
 }
+
+// TestContainerLimitsThroughTheBinary: the container gets the default
+// capability set and the CPU quota it asked for, and an allocation past
+// its memory is OOM-killed and reported as ACI reports it (Terminated,
+// exit code 137, OOMKilled).
+func TestContainerLimitsThroughTheBinary(t *testing.T) {
+	e := newInstancesEnv(t)
+	image := e.push(t, "limits:v1", busyboxImage(t, "/bin/sh", "-c", "sleep 600"))
+	script := `grep CapEff /proc/self/status; echo quota=$(cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us); ` +
+		`echo allocating; x=$(head -c 400000000 /dev/zero | tr '\000' a); echo survived`
+	e.mustAz(t, "container", "create", "-g", "registries", "-n", "limits", "--image", image,
+		"--registry-login-server", e.loginServer, "--registry-username", e.puller.appID, "--registry-password", e.puller.password,
+		"--restart-policy", "Never", "--cpu", "0.5", "--memory", "0.1", "--command-line", "/bin/sh -c \""+script+"\"", "-o", "none")
+	q := "[containers[0].instanceView.currentState.state, to_string(containers[0].instanceView.currentState.exitCode), containers[0].instanceView.currentState.detailStatus]"
+	waitFor(t, "the allocation is OOM-killed", func() (bool, string) {
+		got := strings.Join(strings.Fields(e.mustAz(t, "container", "show", "-g", "registries", "-n", "limits", "--query", q, "-o", "tsv")), " ")
+		return got == "Terminated 137 OOMKilled", got
+	})
+	logs := e.mustAz(t, "container", "logs", "-g", "registries", "-n", "limits")
+	// containerd's and Docker's default set: CHOWN DAC_OVERRIDE FSETID FOWNER
+	// MKNOD NET_RAW SETGID SETUID SETFCAP SETPCAP NET_BIND_SERVICE SYS_CHROOT
+	// KILL AUDIT_WRITE.
+	if !strings.Contains(logs, "CapEff:\t00000000a80425fb") {
+		t.Errorf("capabilities are not the default set:\n%s", logs)
+	}
+	if !strings.Contains(logs, "quota=50000") {
+		t.Errorf("the CPU quota is not half a core:\n%s", logs)
+	}
+	if strings.Contains(logs, "survived") {
+		t.Errorf("the allocation past the memory limit survived:\n%s", logs)
+	}
+}
