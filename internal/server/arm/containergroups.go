@@ -227,14 +227,10 @@ func (p containerGroupsProvider) list(ctx context.Context, w http.ResponseWriter
 	}
 	out := []arm.ContainerGroup{}
 	for _, v := range vs {
-		if !c.AllowedAll {
-			ok, err := c.Allowed(ctx, actionCGRead, v.ID)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
+		if ok, err := c.Readable(ctx, actionCGRead, v.ID); err != nil {
+			return err
+		} else if !ok {
+			continue
 		}
 		out = append(out, containerGroupWire(v, false))
 	}

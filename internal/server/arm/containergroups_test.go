@@ -16,8 +16,6 @@ import (
 	"github.com/cerulean/cerulean/internal/errdefs"
 	"github.com/cerulean/cerulean/internal/rbac"
 	"github.com/cerulean/cerulean/internal/sealbox"
-	"github.com/cerulean/cerulean/internal/server"
-	"github.com/cerulean/cerulean/internal/server/login"
 	"github.com/cerulean/cerulean/internal/server/servertest"
 )
 
@@ -94,30 +92,15 @@ type aciEnv struct {
 
 func newACIEnv(t *testing.T) *aciEnv {
 	t.Helper()
-	e := &aciEnv{env: &env{protos: map[string]int{}}, images: stubImages{fail: map[string]*cg.ImageError{}}}
+	images := stubImages{fail: map[string]*cg.ImageError{}}
 	box, err := sealbox.New(bytes.Repeat([]byte{7}, sealbox.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Env = servertest.New(t, servertest.Options{Handler: func(s *servertest.Env) http.Handler {
-		svc := cg.NewService(cg.Config{Store: s.Store.ContainerGroups(), Images: e.images, Runner: &stubRunner{running: map[string]cg.RunSpec{}},
-			Sealer: box, Logger: s.Logger, ReconcileEvery: time.Hour})
-		armH := server.Middleware(s.Logger, New(Config{
-			Logger: s.Logger, Identity: s.Identity, RBAC: s.RBAC, Resources: s.Resources, Types: ContainerGroupTypes(svc),
-		}))
-		loginH := login.New(login.Config{Logger: s.Logger, Identity: s.Identity, Signer: s.Signer})
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-			switch strings.ToLower(first) {
-			case "subscriptions", "providers", "tenants":
-				armH.ServeHTTP(w, r)
-			default:
-				loginH.ServeHTTP(w, r)
-			}
-		})
-	}})
-	e.owner = &actor{Principal: e.Owner, token: e.IssueToken(t, e.Identity, e.Owner, armResource)}
-	return e
+	return &aciEnv{images: images, env: newProviderEnv(t, func(s *servertest.Env) []ResourceType {
+		return ContainerGroupTypes(cg.NewService(cg.Config{Store: s.Store.ContainerGroups(), Images: images,
+			Runner: &stubRunner{running: map[string]cg.RunSpec{}}, Sealer: box, Logger: s.Logger, ReconcileEvery: time.Hour}))
+	})}
 }
 
 const cgBody = `{"location":"eastus","properties":{"osType":"Linux","restartPolicy":"Always",

@@ -108,6 +108,15 @@ func (c *Call) Allowed(ctx context.Context, action string, id resourceid.ID) (bo
 	return c.h.rbac.Allowed(ctx, c.Caller.ObjectID, action, id)
 }
 
+// Readable is Allowed for list handlers: every item is readable when the
+// caller holds the route's action at the list's scope (AllowedAll).
+func (c *Call) Readable(ctx context.Context, action string, id resourceid.ID) (bool, error) {
+	if c.AllowedAll {
+		return true, nil
+	}
+	return c.Allowed(ctx, action, id)
+}
+
 // Query returns a query parameter.
 func (c *Call) Query(name string) string { return c.Request.URL.Query().Get(name) }
 

@@ -193,14 +193,10 @@ func (p registriesProvider) list(ctx context.Context, w http.ResponseWriter, c *
 	}
 	out := []arm.Registry{}
 	for _, r := range rs {
-		if !c.AllowedAll {
-			ok, err := c.Allowed(ctx, actionRegistryRead, r.ID)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
+		if ok, err := c.Readable(ctx, actionRegistryRead, r.ID); err != nil {
+			return err
+		} else if !ok {
+			continue
 		}
 		out = append(out, registryWire(r))
 	}

@@ -26,11 +26,18 @@ import (
 // Registries svc returns.
 func newRegistryEnv(t testing.TB, svc func(*servertest.Env) Registries) *env {
 	t.Helper()
+	return newProviderEnv(t, func(s *servertest.Env) []ResourceType { return RegistriesTypes(svc(s)) })
+}
+
+// newProviderEnv is newEnv with the provider types types returns plugged
+// into the router.
+func newProviderEnv(t testing.TB, types func(*servertest.Env) []ResourceType) *env {
+	t.Helper()
 	e := &env{protos: map[string]int{}}
 	e.Env = servertest.New(t, servertest.Options{Handler: func(s *servertest.Env) http.Handler {
 		armH := server.Middleware(s.Logger, New(Config{
 			Logger: s.Logger, Identity: s.Identity, RBAC: s.RBAC, Resources: s.Resources,
-			Types: RegistriesTypes(svc(s)),
+			Types: types(s),
 		}))
 		loginH := login.New(login.Config{Logger: s.Logger, Identity: s.Identity, Signer: s.Signer})
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -115,14 +115,10 @@ func (h *handler) listGroups(ctx context.Context, w http.ResponseWriter, c *Call
 		if tagName != nil && !hasTag(g.Tags, *tagName, tagValue) {
 			continue
 		}
-		if !c.AllowedAll {
-			ok, err := c.Allowed(ctx, actionGroupRead, g.ID())
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
+		if ok, err := c.Readable(ctx, actionGroupRead, g.ID()); err != nil {
+			return err
+		} else if !ok {
+			continue
 		}
 		out = append(out, groupWire(g))
 	}

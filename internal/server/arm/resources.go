@@ -104,14 +104,10 @@ func (h *handler) listResources(ctx context.Context, w http.ResponseWriter, c *C
 		if !f.match(r) {
 			continue
 		}
-		if !c.AllowedAll {
-			ok, err := c.Allowed(ctx, r.ID.ResourceType()+"/read", r.ID)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
+		if ok, err := c.Readable(ctx, r.ID.ResourceType()+"/read", r.ID); err != nil {
+			return err
+		} else if !ok {
+			continue
 		}
 		out = append(out, genericWire(r, expand))
 	}
