@@ -692,8 +692,13 @@ func (s *Service) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(s.every)
 	defer t.Stop()
+	var pruned time.Time
 	for {
 		s.reconcile(ctx)
+		if now := s.now(); now.Sub(pruned) >= PruneEvery {
+			s.pruneImages(ctx)
+			pruned = now
+		}
 		select {
 		case <-ctx.Done():
 			s.mu.Lock()
@@ -744,6 +749,28 @@ func (s *Service) reconcile(ctx context.Context) {
 		if _, err := s.runner.Status(ctx, g.InstanceID); errdefs.IsKind(err, errdefs.NotFound) {
 			s.resume(ctx, g, "starting a group the runner lost")
 		}
+	}
+}
+
+// PruneEvery is how often the image cache drops what no group uses.
+const PruneEvery = 10 * time.Minute
+
+// pruneImages drops cached images and layers that no stored group uses:
+// the store is the reference count, so it survives restarts.
+func (s *Service) pruneImages(ctx context.Context) {
+	gs, err := s.store.ListGroups(ctx, "", "")
+	if err != nil {
+		s.log.WarnContext(ctx, "prune images: list groups", "err", err)
+		return
+	}
+	var keep []string
+	for _, g := range gs {
+		for _, img := range g.Images {
+			keep = append(keep, img.Digest)
+		}
+	}
+	if err := s.images.Prune(ctx, keep); err != nil {
+		s.log.WarnContext(ctx, "prune images", "err", err)
 	}
 }
 

@@ -264,3 +264,37 @@ func TestDeleteRemovesFromRunner(t *testing.T) {
 		t.Fatalf("get after delete: %v", err)
 	}
 }
+
+// pruneRecorder records what Prune was asked to keep.
+type pruneRecorder struct {
+	*fakeImages
+	kept []string
+}
+
+func (p *pruneRecorder) Prune(_ context.Context, keep []string) error {
+	p.kept = keep
+	return nil
+}
+
+func TestPruneKeepsTheImagesOfStoredGroups(t *testing.T) {
+	e := newEnv(t)
+	rec := &pruneRecorder{fakeImages: e.images}
+	e.svc.images = rec
+	ctx := context.Background()
+	if _, _, _, err := e.svc.CreateOrUpdate(ctx, CreateInput{ID: groupID("g1"), Location: "eastus", Spec: validSpec()}); err != nil {
+		t.Fatal(err)
+	}
+	<-e.runner.startCh
+	e.svc.pruneImages(ctx)
+	if len(rec.kept) != 1 || rec.kept[0] != "sha256:"+strings.Repeat("a", 64) {
+		t.Fatalf("kept %v", rec.kept)
+	}
+	e.waitState(t, groupID("g1"), StateSucceeded)
+	if _, err := e.svc.Delete(ctx, groupID("g1")); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.pruneImages(ctx)
+	if len(rec.kept) != 0 {
+		t.Fatalf("kept %v after the only group went", rec.kept)
+	}
+}
