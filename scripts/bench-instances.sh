@@ -218,6 +218,12 @@ stats() { # VALUES…: "best median"
 }
 
 echo "==> cached start: $rounds rounds after one warm-up, podman run -d vs PUT-to-Running, alternating" >&2
+# A group that keeps running the small image keeps it in use, so that the
+# server's periodic image-cache prune cannot drop it between two rounds
+# (podman keeps its pulled image regardless).
+az container create -g bench -n pin --image "$small" --registry-login-server "$login_server" \
+	--registry-username "$username" --registry-password "$password" --command-line "sleep 3600" \
+	--cpu 1 --memory 1 --restart-policy Never -o none
 cached_root="$work/podman-cached"
 podman_roots+=("$cached_root")
 pm "$cached_root" pull -q --cert-dir "$certs" --creds "$creds" "$small" >/dev/null
@@ -233,6 +239,8 @@ for r in $(seq 1 "$rounds"); do
 	printf '    round %-4d podman %ss  cerulean %ss\n' "$r" "$p" "$c" >&2
 	pm_cached+=("$p") cer_cached+=("$c")
 done
+
+az container delete -g bench -n pin --yes -o none
 
 echo "==> cold start: $cold_rounds rounds, each a new 512 MiB image (4 x 128 MiB random, gzip -1, + busybox) pushed as bench/big:cN;" >&2
 echo "    podman pull + run -d into a fresh storage root vs PUT-to-Running on a layer cache that never saw the image" >&2
