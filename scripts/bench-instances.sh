@@ -50,16 +50,19 @@ hard_nofile=$(ulimit -Hn) hard_nproc=$(ulimit -Hu)
 [ "$hard_nofile" = unlimited ] || nofile=$((nofile < hard_nofile ? nofile : hard_nofile))
 [ "$hard_nproc" = unlimited ] || nproc=$((nproc < hard_nproc ? nproc : hard_nproc))
 
+# pm ROOT ARGS…: podman on storage ROOT (its runroot on tmpfs), runc, no
+# systemd, no network, file events.
+pm() {
+	local root=$1
+	shift
+	podman --root "$root" --runroot "$runroot/$(basename "$root")" --tmpdir "$runroot/$(basename "$root")-libpod" \
+		--storage-driver overlay --runtime runc --cgroup-manager cgroupfs --events-backend file --log-level error "$@"
+}
 work=$(mktemp -d)
-runroot=$(mktemp -d /run/cerulean-bench-podman.XXXXXX) # podman's runroot on tmpfs, as runc's state is for the runner
+# podman's runroot and libpod tmpdir on tmpfs, as the runner keeps runc's
+# state on its own tmpfs (/run is not one on every machine)
+runroot=$(mktemp -d /dev/shm/cbench.XXXXXX) # short: podman refuses runroots over 50 characters
 bin="$work/bin"
-mkdir -p "$bin"
-echo "==> building cerulean and instancesbench" >&2
-go build -o "$bin/cerulean" ./cmd/cerulean
-go build -o "$bin/instancesbench" ./test/bench/instancesbench
-ln -s cerulean "$bin/az"
-export PATH="$bin:$PATH"
-
 export CERULEAN_DATA_DIR="$work/cerulean" CERULEAN_ENDPOINT="https://127.0.0.1:$port" AZURE_CONFIG_DIR="$work/az"
 # The runner's tmpfs is /run/cerulean/<first 6 bytes of sha256(instances dir)>.
 runner_tmpfs="/run/cerulean/$(printf %s "$CERULEAN_DATA_DIR/instances" | sha256sum | cut -c1-12)"
@@ -73,11 +76,10 @@ cleanup() {
 		done
 		kill "$server_pid" 2>/dev/null
 		wait "$server_pid" 2>/dev/null
+		[ -z "${BENCH_LOG:-}" ] || cp "$work/cerulean.log" "$BENCH_LOG"
 	fi
-	[ -n "${BENCH_LOG:-}" ] && cp "$work/cerulean.log" "$BENCH_LOG"
 	for r in "${podman_roots[@]}"; do
-		podman --root "$r" --runroot "$runroot/$(basename "$r")" --storage-driver overlay \
-			--cgroup-manager cgroupfs --events-backend file rm -fa -t 0 >/dev/null 2>&1
+		pm "$r" rm -fa -t 0 >/dev/null 2>&1
 	done
 	# Whatever is still mounted under our directories (podman's storage,
 	# the runner's overlays and tmpfs), deepest first.
@@ -85,9 +87,18 @@ cleanup() {
 		while read -r m; do umount -l "$m"; done
 	rm -rf "$work" "$runroot"
 	rmdir "$runner_tmpfs" 2>/dev/null
+	# podman (cgroupfs) leaves its parent cgroups behind; only empty ones go.
+	rmdir /sys/fs/cgroup/*/libpod_parent/conmon /sys/fs/cgroup/*/libpod_parent 2>/dev/null
 	true
 }
 trap cleanup EXIT
+
+mkdir -p "$bin"
+echo "==> building cerulean and instancesbench" >&2
+go build -o "$bin/cerulean" ./cmd/cerulean
+go build -o "$bin/instancesbench" ./test/bench/instancesbench
+ln -s cerulean "$bin/az"
+export PATH="$bin:$PATH"
 
 echo "==> load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
 cerulean serve --listen "127.0.0.1:$port" --log-level "${BENCH_LOG_LEVEL:-warn}" >"$work/cerulean.log" 2>&1 &
@@ -190,14 +201,6 @@ timed() {
 	t1=$(now)
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
-# pm ROOT ARGS…: podman on storage ROOT (its runroot on tmpfs), runc, no
-# systemd, no network, file events.
-pm() {
-	local root=$1
-	shift
-	podman --root "$root" --runroot "$runroot/$(basename "$root")" --storage-driver overlay \
-		--runtime runc --cgroup-manager cgroupfs --events-backend file --log-level error "$@"
-}
 pm_run() { # ROOT IMAGE: podman run -d, limits as the container group's (1 CPU, 1 GiB)
 	pm "$1" run -d --network none --ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc:$nproc" --cpus 1 --memory 1g "$2" sleep 3600
 }
@@ -215,6 +218,12 @@ stats() { # VALUES…: "best median"
 }
 
 echo "==> cached start: $rounds rounds after one warm-up, podman run -d vs PUT-to-Running, alternating" >&2
+# A group that keeps running the small image keeps it in use, so that the
+# server's periodic image-cache prune cannot drop it between two rounds
+# (podman keeps its pulled image regardless).
+az container create -g bench -n pin --image "$small" --registry-login-server "$login_server" \
+	--registry-username "$username" --registry-password "$password" --command-line "sleep 3600" \
+	--cpu 1 --memory 1 --restart-policy Never -o none
 cached_root="$work/podman-cached"
 podman_roots+=("$cached_root")
 pm "$cached_root" pull -q --cert-dir "$certs" --creds "$creds" "$small" >/dev/null
@@ -230,6 +239,8 @@ for r in $(seq 1 "$rounds"); do
 	printf '    round %-4d podman %ss  cerulean %ss\n' "$r" "$p" "$c" >&2
 	pm_cached+=("$p") cer_cached+=("$c")
 done
+
+az container delete -g bench -n pin --yes -o none
 
 echo "==> cold start: $cold_rounds rounds, each a new 512 MiB image (4 x 128 MiB random, gzip -1, + busybox) pushed as bench/big:cN;" >&2
 echo "    podman pull + run -d into a fresh storage root vs PUT-to-Running on a layer cache that never saw the image" >&2
