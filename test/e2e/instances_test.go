@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,23 @@ func newInstancesEnv(t *testing.T) *instancesEnv {
 	e.registryID, e.loginServer = e.createRegistry(t, "mycontainerregistry")
 	e.pusher = e.newPrincipal(t, "acr-push-sp", "acrpush", e.registryID)
 	e.puller = e.newPrincipal(t, "acr-pull-sp", "acrpull", e.registryID)
+	// Containers outlive the server by design: delete every group before
+	// the server stops, so that nothing keeps running (or mounted) after
+	// the test.
+	t.Cleanup(func() {
+		// t.Context is already cancelled here: run az without it.
+		az := func(args ...string) string {
+			cmd := exec.Command(filepath.Join(binaries(t), "az"), args...)
+			cmd.Env = e.env
+			out, _ := cmd.Output()
+			return string(out)
+		}
+		for line := range strings.SplitSeq(az("container", "list", "--query", "[].[resourceGroup, name]", "-o", "tsv"), "\n") {
+			if f := strings.Fields(line); len(f) == 2 {
+				az("container", "delete", "-g", f[0], "-n", f[1], "--yes", "-o", "none")
+			}
+		}
+	})
 	return e
 }
 

@@ -193,3 +193,42 @@ func TestContainerLimitsThroughTheBinary(t *testing.T) {
 		t.Errorf("the allocation past the memory limit survived:\n%s", logs)
 	}
 }
+
+// TestRestartPoliciesAndAttach: under Always a container that exits 0 is
+// restarted after its back-off (restartCount, previousState Completed,
+// Started counted twice); under OnFailure it is not, and the group
+// Succeeds; `az container attach` streams the output of a container.
+func TestRestartPoliciesAndAttach(t *testing.T) {
+	e := newInstancesEnv(t)
+	image := e.push(t, "once:v1", busyboxImage(t, "/bin/sh", "-c", "echo ran-once; sleep 1; exit 0"))
+	create := func(name, policy string) {
+		e.mustAz(t, "container", "create", "-g", "registries", "-n", name, "--image", image,
+			"--registry-login-server", e.loginServer, "--registry-username", e.puller.appID, "--registry-password", e.puller.password,
+			"--restart-policy", policy, "-o", "none")
+	}
+	create("always", "Always")
+	create("onfailure", "OnFailure")
+
+	out, errOut, code := e.az(t, "container", "attach", "-g", "registries", "-n", "onfailure")
+	if code != 0 || !strings.Contains(out+errOut, "ran-once") {
+		t.Fatalf("az container attach: exit %d\n%s\n%s", code, out, errOut)
+	}
+	waitFor(t, "OnFailure: the group succeeds without a restart", func() (bool, string) {
+		got := strings.Join(strings.Fields(e.mustAz(t, "container", "show", "-g", "registries", "-n", "onfailure", "--query",
+			"[instanceView.state, to_string(containers[0].instanceView.restartCount), containers[0].instanceView.currentState.detailStatus]", "-o", "tsv")), " ")
+		return got == "Succeeded 0 Completed", got
+	})
+
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		got := strings.Join(strings.Fields(e.mustAz(t, "container", "show", "-g", "registries", "-n", "always", "--query",
+			"[instanceView.state, to_string(containers[0].instanceView.restartCount), containers[0].instanceView.previousState.detailStatus, to_string(containers[0].instanceView.events[?name=='Started'].count | [0])]", "-o", "tsv")), " ")
+		if strings.HasPrefix(got, "Running 1 Completed 2") || strings.HasPrefix(got, "Running 2 Completed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Always: the container was not restarted after exiting 0: %s", got)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
