@@ -56,6 +56,15 @@ func (i *inv) containerTarget() (s *session, group, name string, err error) {
 	return s, i.args.str("resource_group_name"), i.args.str("name"), nil
 }
 
+// containerGroup reads the addressed container group.
+func (i *inv) containerGroup() (s *session, group, name string, g arm.ContainerGroup, err error) {
+	if s, group, name, err = i.containerTarget(); err != nil {
+		return nil, "", "", g, err
+	}
+	g, err = s.arm().GetContainerGroup(i.ctx, s.subscriptionID(), group, name)
+	return s, group, name, g, err
+}
+
 // defaultContainer is the container a logs/attach/exec call addresses:
 // --container-name, else the group's first container.
 func defaultContainer(g arm.ContainerGroup, name string) string {

@@ -36,11 +36,7 @@ func containerExecCommand() *command {
 }
 
 func runContainerExec(i *inv) (any, error) {
-	s, group, name, err := i.containerTarget()
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.arm().GetContainerGroup(i.ctx, s.subscriptionID(), group, name)
+	s, group, name, g, err := i.containerGroup()
 	if err != nil {
 		return nil, err
 	}

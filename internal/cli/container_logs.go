@@ -39,11 +39,7 @@ func containerLogsCommand() *command {
 			{dest: "follow", options: []string{"--follow"}, kind: argFlag, help: "Indicate to stream the tailing logs."},
 		},
 		run: func(i *inv) (any, error) {
-			s, group, name, err := i.containerTarget()
-			if err != nil {
-				return nil, err
-			}
-			g, err := s.arm().GetContainerGroup(i.ctx, s.subscriptionID(), group, name)
+			s, group, name, g, err := i.containerGroup()
 			if err != nil {
 				return nil, err
 			}
@@ -72,11 +68,7 @@ func containerAttachCommand() *command {
 				help: "The container to attach to. If omitted, the first container in the container group will be chosen."},
 		},
 		run: func(i *inv) (any, error) {
-			s, group, name, err := i.containerTarget()
-			if err != nil {
-				return nil, err
-			}
-			g, err := s.arm().GetContainerGroup(i.ctx, s.subscriptionID(), group, name)
+			s, group, name, g, err := i.containerGroup()
 			if err != nil {
 				return nil, err
 			}

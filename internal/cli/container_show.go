@@ -10,11 +10,7 @@ func containerShowCommand() *command {
 		table:        transformContainerGroups,
 		args:         []*argDef{containerGroupArg(true), containerNameArg(true)},
 		run: func(i *inv) (any, error) {
-			s, group, name, err := i.containerTarget()
-			if err != nil {
-				return nil, err
-			}
-			g, err := s.arm().GetContainerGroup(i.ctx, s.subscriptionID(), group, name)
+			_, _, _, g, err := i.containerGroup()
 			if err != nil {
 				return nil, err
 			}
