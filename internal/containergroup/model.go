@@ -14,6 +14,7 @@ package containergroup
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/cerulean/cerulean/internal/resourceid"
@@ -42,7 +43,7 @@ type Group struct {
 	InstanceID string
 	// Spec is the group as requested, secrets included. The store keeps
 	// only SealedSpec, its encrypted form.
-	Spec       Spec `json:"-"`
+	Spec       Spec
 	SealedSpec []byte
 	// ProvisioningState is Pending or Creating while the group is being
 	// provisioned, then Succeeded or Failed.
@@ -78,6 +79,9 @@ type Spec struct {
 	IPAddress      *IPAddress
 	Volumes        []VolumeSpec
 }
+
+// all returns the init containers, then the containers.
+func (s Spec) all() []Container { return slices.Concat(s.InitContainers, s.Containers) }
 
 // Container is a container or init container of a spec.
 type Container struct {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -318,7 +319,7 @@ func (s *Service) assignIP(ctx context.Context, g *Group, spec Spec) error {
 // resolveAll checks every image of a spec, in parallel, and reports the
 // first inaccessible one as ACI does, with a detail saying why.
 func (s *Service) resolveAll(ctx context.Context, group string, spec Spec) (map[string]ResolvedImage, error) {
-	all := append(append([]Container(nil), spec.InitContainers...), spec.Containers...)
+	all := spec.all()
 	out := make([]ResolvedImage, len(all))
 	errs := make([]error, len(all))
 	var wg sync.WaitGroup
@@ -468,15 +469,11 @@ func groupState(g Group, st *GroupStatus) string {
 // Events returns a container's events: the domain's (pulls) and the
 // runner's, in time order.
 func (v View) Events(container string) []Event {
-	evs := append([]Event(nil), v.Group.Events[container]...)
-	if v.Status != nil {
-		for _, c := range append(append([]ContainerStatus(nil), v.Status.InitContainers...), v.Status.Containers...) {
-			if c.Name == container {
-				evs = append(evs, c.Events...)
-			}
-		}
+	evs := slices.Clone(v.Group.Events[container])
+	if st, ok := v.ContainerStatus(container); ok {
+		evs = append(evs, st.Events...)
 	}
-	sortEvents(evs)
+	slices.SortStableFunc(evs, func(a, b Event) int { return a.First.Compare(b.First) })
 	return evs
 }
 
@@ -485,9 +482,11 @@ func (v View) ContainerStatus(container string) (ContainerStatus, bool) {
 	if v.Status == nil {
 		return ContainerStatus{}, false
 	}
-	for _, c := range append(append([]ContainerStatus(nil), v.Status.InitContainers...), v.Status.Containers...) {
-		if c.Name == container {
-			return c, true
+	for _, list := range [][]ContainerStatus{v.Status.InitContainers, v.Status.Containers} {
+		for _, c := range list {
+			if c.Name == container {
+				return c, true
+			}
 		}
 	}
 	return ContainerStatus{}, false
@@ -664,7 +663,7 @@ func (s *Service) Logs(ctx context.Context, id resourceid.ID, container string, 
 }
 
 func (g Group) hasContainer(name string) bool {
-	for _, c := range append(append([]Container(nil), g.Spec.InitContainers...), g.Spec.Containers...) {
+	for _, c := range g.Spec.all() {
 		if c.Name == name {
 			return true
 		}
@@ -966,14 +965,6 @@ func addEvent(evs []Event, e Event) []Event {
 		}
 	}
 	return append(evs, e)
-}
-
-func sortEvents(evs []Event) {
-	for i := 1; i < len(evs); i++ {
-		for j := i; j > 0 && evs[j].First.Before(evs[j-1].First); j-- {
-			evs[j], evs[j-1] = evs[j-1], evs[j]
-		}
-	}
 }
 
 func containerSpec(c Container, img Image) ContainerSpec {

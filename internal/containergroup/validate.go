@@ -371,9 +371,10 @@ func sameIPType(a, b *IPAddress) bool {
 	return a.Type == b.Type
 }
 
+// truncate cuts an echoed value to 100 bytes, on a rune boundary.
 func truncate(s string) string {
 	if len(s) > 100 {
-		return s[:100] + "…"
+		return strings.ToValidUTF8(s[:100], "") + "…"
 	}
 	return s
 }

@@ -281,7 +281,7 @@ func (p containerGroupsProvider) logs(ctx context.Context, w http.ResponseWriter
 	if s := c.Query("tail"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return errdefs.Newf(errdefs.InvalidArgument, "InvalidParameter", "The 'tail' parameter '%s' is invalid: it must be a non-negative integer.", truncateQuery(s)).WithTarget("tail")
+			return errdefs.Newf(errdefs.InvalidArgument, "InvalidParameter", "The 'tail' parameter '%s' is invalid: it must be a non-negative integer.", clip(s)).WithTarget("tail")
 		}
 		tail = n
 	}
@@ -719,11 +719,4 @@ func eventsWire(evs []cg.Event) []arm.ContainerEvent {
 		})
 	}
 	return out
-}
-
-func truncateQuery(s string) string {
-	if len(s) > 40 {
-		return s[:40]
-	}
-	return s
 }
