@@ -38,16 +38,17 @@ func (a *App) instances(listenAddr string) error {
 	if err != nil {
 		return fmt.Errorf("image cache: %w", err)
 	}
-	var run containergroup.Runner
-	if reason := runtimeUnavailable(); reason != "" {
-		run = unavailableRunner{reason}
-	} else if r, err := runner.New(runner.Config{
-		Dir: filepath.Join(a.cfg.DataDir, "instances"), Runtime: a.cfg.Runtime,
-		Logger: a.logger.With("component", "runner"),
-	}); err != nil {
-		run = unavailableRunner{err.Error()}
-	} else {
-		run = r
+	var run containergroup.Runner = unavailableRunner{"running containers needs root (namespaces, cgroups and overlay mounts)"}
+	if os.Geteuid() == 0 {
+		r, err := runner.New(runner.Config{
+			Dir: filepath.Join(a.cfg.DataDir, "instances"), Runtime: a.cfg.Runtime,
+			Logger: a.logger.With("component", "runner"),
+		})
+		if err != nil {
+			run = unavailableRunner{err.Error()}
+		} else {
+			run = r
+		}
 	}
 	if u, ok := run.(unavailableRunner); ok {
 		a.logger.Warn("container groups cannot run on this machine", "reason", u.reason)
@@ -57,14 +58,6 @@ func (a *App) instances(listenAddr string) error {
 		InstancesDomain: a.cfg.InstancesDomain, Logger: a.logger.With("component", "containergroups"),
 	})
 	return nil
-}
-
-// runtimeUnavailable says why this process cannot run containers, or "".
-func runtimeUnavailable() string {
-	if os.Geteuid() != 0 {
-		return "running containers needs root (namespaces, cgroups and overlay mounts)"
-	}
-	return ""
 }
 
 // imageTransport is how the image cache reaches registries. A login
