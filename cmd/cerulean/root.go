@@ -50,6 +50,14 @@ func (r *root) execute(args []string) int {
 
 type usageError struct{ error }
 
+// settingFlags names the serve flag of each setting that
+// --azure-hostnames gives another default, keyed by environment variable.
+var settingFlags = map[string]string{
+	config.Env.Listen:          "listen",
+	config.Env.RegistryDomain:  "registry-domain",
+	config.Env.InstancesDomain: "instances-domain",
+}
+
 func serveCommand(ctx context.Context) *cobra.Command {
 	cfg := config.Defaults(os.Getenv)
 	cmd := &cobra.Command{
@@ -57,6 +65,10 @@ func serveCommand(ctx context.Context) *cobra.Command {
 		Short: "Run the Cerulean server (HTTPS: Entra ID, Graph, ARM)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.UseAzureHostnames(func(env string) bool {
+				flag, ok := settingFlags[env]
+				return os.Getenv(env) != "" || ok && cmd.Flags().Changed(flag)
+			})
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
@@ -77,6 +89,8 @@ func serveCommand(ctx context.Context) *cobra.Command {
 	f.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "OCI runtime for container groups: runc, crun or a path (env "+config.Env.Runtime+")")
 	f.StringVar(&cfg.Location, "location", cfg.Location, "default region name (env "+config.Env.Location+")")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (env "+config.Env.LogLevel+")")
+	f.BoolVar(&cfg.AzureHostnames, "azure-hostnames", cfg.AzureHostnames, "answer as Azure's public endpoints (login.microsoftonline.com, management.azure.com, "+
+		"graph.microsoft.com, <name>.azurecr.io) on 127.0.0.1:443; shadows real Azure for clients that resolve those names here (env "+config.Env.AzureHostnames+")")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	return cmd
 }

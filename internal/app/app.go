@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,7 +71,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	host, _, _ := net.SplitHostPort(cfg.Listen)
 	bundle, err := tlsca.LoadOrCreate(tlsca.Config{
 		Dir:      filepath.Join(cfg.DataDir, "tls"),
-		DNSNames: certNames(host, cfg.RegistryDomain),
+		DNSNames: certNames(host, cfg),
 		IPs:      certIPs(host),
 	})
 	if err != nil {
@@ -117,7 +118,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err := a.instances(ln.Addr().String()); err != nil {
 		return nil, errors.Join(err, ln.Close(), a.closeBackends())
 	}
-	a.handler = server.Middleware(logger, a.routes(signer, loginHosts(host, ln.Addr())))
+	a.handler = server.Middleware(logger, a.routes(signer, loginHosts(host, ln.Addr(), cfg.AzureHostnames)))
 	// Registry clients encode their request targets: their connections
 	// skip the request-line repair.
 	a.listener = server.NewTLSListener(ln, tlsConfig(bundle.Cert, cfg.RegistryDomain), server.WithoutRepair(registryHost(cfg.RegistryDomain)))
@@ -167,8 +168,10 @@ func (a *App) CAFile() string { return a.tls.CAFile }
 func (a *App) Handler() http.Handler { return a.handler }
 
 // routes sends each request to its surface: a registry host's requests to
-// the ACR token service or the OCI data plane; the server host's to ARM,
-// Graph, health, or login.
+// the ACR token service or the OCI data plane; the server host's (and, with
+// --azure-hostnames, Azure's login, management and Graph hosts') to ARM,
+// cloud metadata, Graph, exec streams, health, or login: their paths do not
+// overlap.
 func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
 	armH := arm.New(arm.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Resources: a.Resources,
 		Types: append(arm.RegistriesTypes(a.Registries), arm.ContainerGroupTypes(a.ContainerGroups)...)})
@@ -177,6 +180,7 @@ func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
 	tokens := acrtoken.New(acrtoken.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Registries: a.Registries, Signer: signer})
 	dataPlane := oci.New(oci.Config{Logger: a.logger, Registries: a.Registries, Auth: tokens})
 	execH := execstream.New(a.ContainerGroups, a.logger)
+	metadataH := arm.Metadata(arm.MetadataConfig{Logger: a.logger, AzureHostnames: a.cfg.AzureHostnames, RegistryDomain: a.cfg.RegistryDomain})
 	registrySuffix := "." + a.cfg.RegistryDomain
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if host := hostOnly(r.Host); strings.HasSuffix(host, registrySuffix) {
@@ -196,6 +200,8 @@ func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
 			graphH.ServeHTTP(w, r)
 		case "execstream":
 			execH.ServeHTTP(w, r)
+		case "metadata":
+			metadataH.ServeHTTP(w, r)
 		case "healthz":
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write([]byte("ok\n"))
@@ -265,23 +271,43 @@ func hostOnly(hostport string) string {
 	return strings.ToLower(hostport)
 }
 
-// loginHosts lists the host:port names clients may use as the Entra
-// authority host, for instance discovery.
-func loginHosts(listenHost string, addr net.Addr) []string {
+// loginHosts lists the host[:port] names clients may use as the Entra
+// authority host, for instance discovery. On port 443 a URL names the host
+// alone, so both spellings are listed.
+func loginHosts(listenHost string, addr net.Addr, azureHostnames bool) []string {
 	_, port, _ := net.SplitHostPort(addr.String())
-	hosts := []string{net.JoinHostPort("localhost", port), net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)}
+	names := []string{"localhost", "127.0.0.1", "::1"}
 	if listenHost != "" && listenHost != "localhost" && net.ParseIP(listenHost) == nil {
-		hosts = append(hosts, net.JoinHostPort(listenHost, port))
+		names = append(names, listenHost)
+	}
+	if azureHostnames {
+		names = append(names, config.AzureHosts...)
+	}
+	var hosts []string
+	for _, n := range names {
+		hosts = append(hosts, net.JoinHostPort(n, port))
+		if port == "443" {
+			hosts = append(hosts, n)
+		}
 	}
 	return hosts
 }
 
-func certNames(host, registryDomain string) []string {
-	names := []string{"localhost", registryDomain, "*." + registryDomain}
+// certNames are the DNS names of the serving certificate. Besides the
+// server's and the registries' names it always covers
+// login.microsoftonline.com: MSAL sends the instance discovery of any
+// authority it does not know there, so a client in a registered cloud
+// reaches Cerulean with a hosts entry for that one name. Covering it grants
+// nothing new: whoever trusts the local CA trusts every name it signs.
+func certNames(host string, cfg config.Config) []string {
+	names := []string{"localhost", cfg.RegistryDomain, "*." + cfg.RegistryDomain, "login.microsoftonline.com"}
 	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
 		names = append(names, host)
 	}
-	return names
+	if cfg.AzureHostnames {
+		names = append(names, config.AzureHosts...)
+	}
+	return slices.Compact(slices.Sorted(slices.Values(names)))
 }
 
 func certIPs(host string) []net.IP {

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"testing"
 
+	"github.com/cerulean/cerulean/internal/config"
 	"github.com/cerulean/cerulean/internal/tlsca"
 )
 
@@ -14,7 +15,7 @@ import (
 // every other host prefers HTTP/2.
 func TestALPNByHost(t *testing.T) {
 	bundle, err := tlsca.LoadOrCreate(tlsca.Config{
-		Dir: t.TempDir(), DNSNames: certNames("", "azurecr.localhost"), IPs: certIPs(""),
+		Dir: t.TempDir(), DNSNames: certNames("", config.Config{RegistryDomain: "azurecr.localhost"}), IPs: certIPs(""),
 	})
 	if err != nil {
 		t.Fatal(err)

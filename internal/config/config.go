@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -25,13 +26,40 @@ type Config struct {
 	// Runtime is the OCI runtime that runs containers: runc or crun, or
 	// a path to either.
 	Runtime string // CERULEAN_RUNTIME, default runc
+	// AzureHostnames makes the server answer as Azure's public endpoints
+	// (login.microsoftonline.com, management.azure.com, graph.microsoft.com,
+	// <name>.azurecr.io), so that Azure's own clients in the AzureCloud
+	// cloud need only DNS and trust changed. See UseAzureHostnames.
+	AzureHostnames bool // CERULEAN_AZURE_HOSTNAMES, default false
+
+	badAzureHostnames bool
+}
+
+// Azure's public names that --azure-hostnames takes over.
+const (
+	AzureRegistryDomain  = "azurecr.io"
+	AzureInstancesDomain = "azurecontainer.io"
+	// AzureListen is where Azure's names are served: their URLs carry no
+	// port, so clients connect to 443.
+	AzureListen = "127.0.0.1:443"
+)
+
+// AzureHosts are the host names of Azure's public cloud that the server
+// answers as in --azure-hostnames mode, besides <name>.azurecr.io.
+var AzureHosts = []string{
+	"login.microsoftonline.com",
+	"management.azure.com",
+	"management.core.windows.net",
+	"graph.microsoft.com",
 }
 
 // Env names the environment variable of each setting.
-var Env = struct{ DataDir, Listen, RegistryDomain, Location, LogLevel, InstancesDomain, Runtime string }{
+var Env = struct {
+	DataDir, Listen, RegistryDomain, Location, LogLevel, InstancesDomain, Runtime, AzureHostnames string
+}{
 	DataDir: "CERULEAN_DATA_DIR", Listen: "CERULEAN_LISTEN", RegistryDomain: "CERULEAN_REGISTRY_DOMAIN",
 	Location: "CERULEAN_LOCATION", LogLevel: "CERULEAN_LOG_LEVEL", InstancesDomain: "CERULEAN_INSTANCES_DOMAIN",
-	Runtime: "CERULEAN_RUNTIME",
+	Runtime: "CERULEAN_RUNTIME", AzureHostnames: "CERULEAN_AZURE_HOSTNAMES",
 }
 
 // DefaultDataDir returns ~/.cerulean.
@@ -67,7 +95,35 @@ func Defaults(getenv func(string) string) Config {
 			*kv.dst = v
 		}
 	}
+	if v := getenv(Env.AzureHostnames); v != "" {
+		// An unparsable value is kept as "on" so that Validate can say so
+		// rather than silently serving the other mode.
+		on, err := strconv.ParseBool(v)
+		c.AzureHostnames = on || err != nil
+		c.badAzureHostnames = err != nil
+	}
 	return c
+}
+
+// UseAzureHostnames applies the defaults of --azure-hostnames to the
+// settings the operator did not set: registries become <name>.azurecr.io,
+// container group FQDNs <label>.<region>.azurecontainer.io, and the server
+// listens on 127.0.0.1:443. isSet reports whether a setting (named by its
+// environment variable) was given by flag or environment. It does nothing
+// unless AzureHostnames is on.
+func (c *Config) UseAzureHostnames(isSet func(env string) bool) {
+	if !c.AzureHostnames {
+		return
+	}
+	if !isSet(Env.Listen) {
+		c.Listen = AzureListen
+	}
+	if !isSet(Env.RegistryDomain) {
+		c.RegistryDomain = AzureRegistryDomain
+	}
+	if !isSet(Env.InstancesDomain) {
+		c.InstancesDomain = AzureInstancesDomain
+	}
 }
 
 // Validate reports every problem with the configuration at once.
@@ -93,6 +149,14 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.badAzureHostnames {
+		errs = append(errs, fmt.Errorf("%s: want true or false", Env.AzureHostnames))
+	}
+	if c.AzureHostnames && c.RegistryDomain != AzureRegistryDomain {
+		// Clients in the AzureCloud cloud expect registries under azurecr.io.
+		errs = append(errs, fmt.Errorf("registry domain %q: --azure-hostnames serves registries as <name>.%s; drop the registry domain setting",
+			c.RegistryDomain, AzureRegistryDomain))
 	}
 	return errors.Join(errs...)
 }

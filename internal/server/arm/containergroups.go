@@ -364,6 +364,12 @@ func (p containerGroupsProvider) operation(ctx context.Context, w http.ResponseW
 	if op.Status == cg.OpFailed {
 		out.Error = &arm.ErrorDetail{Code: op.ErrorCode, Message: op.ErrorMessage}
 	}
+	if op.EndTime.IsZero() {
+		// azure-core's ARM poller waits Retry-After of the latest status
+		// response, or 30 seconds without one; provisioning here takes
+		// about a second.
+		w.Header().Set("Retry-After", "1")
+	}
 	server.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

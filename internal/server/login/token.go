@@ -51,7 +51,7 @@ func (h *handler) token(ver version) server.Func {
 		if err != nil {
 			return err
 		}
-		tok, err := h.identity.IssueToken(r.Context(), auth, resource)
+		tok, err := h.identity.IssueToken(r.Context(), auth, graphAlias(resource, r.Host))
 		if err != nil {
 			return err
 		}
@@ -77,6 +77,27 @@ func (h *handler) token(ver version) server.Func {
 		return nil
 	}
 }
+
+// graphAlias maps a resource that names this server itself to Microsoft
+// Graph. The cloud metadata of a registered cloud names the server as its
+// Graph (microsoftGraphResourceId), and az asks for Graph tokens by that
+// URL, so "https://<host>/" is Graph here, as graph.microsoft.com is in
+// Azure.
+func graphAlias(resource, host string) string {
+	rest, ok := strings.CutPrefix(strings.ToLower(resource), "https://")
+	if !ok {
+		return resource
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	host = strings.ToLower(host)
+	if rest == host || rest == strings.TrimSuffix(host, ":443") || rest+":443" == host {
+		return graphResource
+	}
+	return resource
+}
+
+// graphResource is Microsoft Graph's resource identifier.
+const graphResource = "https://graph.microsoft.com"
 
 func missing(param string) error {
 	return errMissingParameter.WithMessage("The request body must contain the following parameter: '%s'.", param)

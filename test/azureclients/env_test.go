@@ -1,0 +1,304 @@
+// Package azureclients runs Azure's own clients, unmodified, against the
+// built cerulean binary: Debian's azure-cli, the Azure SDKs for Python
+// (as Debian ships them with azure-cli) and JavaScript (from npm), and
+// podman. The server answers as Azure's public endpoints
+// (serve --azure-hostnames on 127.0.0.1:443); the tests change only DNS
+// (/etc/hosts, restored afterwards) and trust (the local CA), as a user
+// would.
+//
+// These tests need root, and they take over port 443 and the Azure names
+// in /etc/hosts while they run: every test holds an exclusive lock on
+// lockPath for its whole run, so test binaries that run at once wait for
+// each other.
+package azureclients
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// lockPath serialises the tests of every process that uses port 443 and
+// the Azure names.
+const lockPath = "/run/lock/cerulean-azure-hostnames.lock"
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// binary builds cerulean once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "cerulean-azureclients-bin-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "cerulean"), "./cmd/cerulean")
+		cmd.Dir = "../.."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, "cerulean")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// require skips the test when a prerequisite is missing, or fails it in CI
+// (CERULEAN_E2E_REQUIRE=1), where a skip would hide a broken set-up.
+func require(t *testing.T, ok bool, why string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("CERULEAN_E2E_REQUIRE") == "1" {
+		t.Fatal(why + " (CERULEAN_E2E_REQUIRE=1)")
+	}
+	t.Skip(why)
+}
+
+// requireCommand requires an executable on PATH and returns its path.
+func requireCommand(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	require(t, err == nil, name+" is not installed")
+	return p
+}
+
+// env is a cerulean server answering as Azure, with DNS and trust set up
+// for Azure's clients.
+type env struct {
+	dataDir string
+	// caFile is the local CA; bundle is it plus the system's roots (what
+	// REQUESTS_CA_BUNDLE must name, since it replaces them).
+	caFile, bundle string
+	creds          bootstrapCredentials
+	// vars are the environment variables every client runs with.
+	vars []string
+	log  *syncBuffer
+}
+
+// bootstrapCredentials is the server's bootstrap-credentials.json.
+type bootstrapCredentials struct {
+	TenantID       string `json:"tenantId"`
+	SubscriptionID string `json:"subscriptionId"`
+	AppID          string `json:"appId"`
+	Password       string `json:"password"`
+}
+
+// newEnv takes the lock, starts `cerulean serve --azure-hostnames`, points
+// the Azure names at it in /etc/hosts and writes the trust files. All of
+// it is undone when the test ends.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	require(t, os.Geteuid() == 0, "needs root: binds 127.0.0.1:443 and edits /etc/hosts")
+	lock(t)
+	bin := binary(t)
+	e := &env{dataDir: t.TempDir(), log: &syncBuffer{}}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "serve", "--azure-hostnames", "--data-dir", e.dataDir)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 40 * time.Second
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		signalled := false
+		for sc.Scan() {
+			e.log.WriteString(sc.Text() + "\n")
+			if !signalled && strings.Contains(sc.Text(), "cerulean serving") {
+				close(ready)
+				signalled = true
+			}
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait(); _ = pw.Close() }()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("cerulean serve exited early: %v\n%s", err, e.log)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatalf("cerulean serve did not start\n%s", e.log)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("cerulean serve: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", e.log)
+		}
+	})
+
+	e.caFile = filepath.Join(e.dataDir, "tls", "ca.pem")
+	ca, err := os.ReadFile(e.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	system, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	e.bundle = filepath.Join(t.TempDir(), "ca-bundle.pem")
+	if err := os.WriteFile(e.bundle, append(append(ca, '\n'), system...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(e.dataDir, "bootstrap-credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &e.creds); err != nil {
+		t.Fatal(err)
+	}
+	e.vars = append(os.Environ(),
+		"AZURE_CONFIG_DIR="+filepath.Join(t.TempDir(), "az"),
+		"AZURE_CORE_COLLECT_TELEMETRY=no",
+		"AZURE_CORE_NO_COLOR=yes",
+		"REQUESTS_CA_BUNDLE="+e.bundle,
+		"SSL_CERT_FILE="+e.bundle,
+		"NODE_EXTRA_CA_CERTS="+e.caFile,
+	)
+	e.hosts(t)
+	e.waitHealthy(t)
+	return e
+}
+
+// lock holds lockPath until the test ends.
+func lock(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+}
+
+// azureHosts are the names --azure-hostnames answers as.
+var azureHosts = []string{"login.microsoftonline.com", "management.azure.com", "management.core.windows.net", "graph.microsoft.com"}
+
+// hosts points the Azure names and the given registry login servers at the
+// server in /etc/hosts, and restores the file when the test ends. It is
+// called again after a registry is created.
+func (e *env) hosts(t *testing.T, loginServers ...string) {
+	t.Helper()
+	orig, err := os.ReadFile("/etc/hosts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.WriteFile("/etc/hosts", orig, 0o644); err != nil {
+			t.Errorf("restore /etc/hosts: %v", err)
+		}
+	})
+	line := "127.0.0.1 " + strings.Join(append(append([]string{}, azureHosts...), loginServers...), " ") + "\n"
+	if err := os.WriteFile("/etc/hosts", append(orig, line...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitHealthy checks that management.azure.com reaches the server with
+// the local CA.
+func (e *env) waitHealthy(t *testing.T) {
+	t.Helper()
+	pem, err := os.ReadFile(e.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get("https://management.azure.com/healthz")
+	if err != nil {
+		t.Fatalf("management.azure.com does not reach the server: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %s", resp.Status)
+	}
+}
+
+// run runs a client program with the env's variables (plus extra) and
+// returns stdout, stderr and the exit code.
+func (e *env) run(t *testing.T, extra []string, name string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(append([]string{}, e.vars...), extra...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s %v: %v", name, args, err)
+	}
+	return strings.TrimSpace(stdout.String()), stderr.String(), code
+}
+
+// must runs a client program and fails the test unless it exits 0.
+func (e *env) must(t *testing.T, extra []string, name string, args ...string) string {
+	t.Helper()
+	out, errOut, code := e.run(t, extra, name, args...)
+	if code != 0 {
+		t.Fatalf("%s %s: exit %d\n%s", name, strings.Join(args, " "), code, errOut)
+	}
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) WriteString(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
