@@ -3,6 +3,8 @@ package app
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"net"
+	"slices"
 	"testing"
 
 	"github.com/cerulean/cerulean/internal/config"
@@ -56,5 +58,32 @@ func TestALPNByHost(t *testing.T) {
 			t.Errorf("%s offering %v: negotiated %q, want %q", tt.host, tt.offers, got, tt.want)
 		}
 		_ = c.Close()
+	}
+}
+
+// TestAzureNames: the serving certificate always covers
+// login.microsoftonline.com (MSAL's instance discovery of a registered
+// cloud), and Azure's other names only with --azure-hostnames; on port 443
+// instance discovery accepts authorities named without the port.
+func TestAzureNames(t *testing.T) {
+	own := certNames("", config.Config{RegistryDomain: "azurecr.localhost"})
+	if !slices.Contains(own, "login.microsoftonline.com") || slices.Contains(own, "management.azure.com") {
+		t.Fatalf("default certificate names %v", own)
+	}
+	azure := certNames("", config.Config{RegistryDomain: "azurecr.io", AzureHostnames: true})
+	for _, n := range append([]string{"*.azurecr.io"}, config.AzureHosts...) {
+		if !slices.Contains(azure, n) {
+			t.Errorf("--azure-hostnames certificate lacks %s: %v", n, azure)
+		}
+	}
+	hosts := loginHosts("", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 443}, false)
+	for _, h := range []string{"localhost", "localhost:443", "127.0.0.1"} {
+		if !slices.Contains(hosts, h) {
+			t.Errorf("login hosts on 443 lack %s: %v", h, hosts)
+		}
+	}
+	if hosts := loginHosts("", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8443}, true); slices.Contains(hosts, "localhost") ||
+		!slices.Contains(hosts, "login.microsoftonline.com:8443") {
+		t.Errorf("login hosts on 8443: %v", hosts)
 	}
 }

@@ -57,3 +57,40 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("want all problems reported at once, got %v", err)
 	}
 }
+
+// TestAzureHostnames: --azure-hostnames moves the defaults it owns (listen,
+// registry and instances domains) but not what the operator set, and a
+// registry domain other than azurecr.io is refused.
+func TestAzureHostnames(t *testing.T) {
+	env := map[string]string{"CERULEAN_AZURE_HOSTNAMES": "true", "CERULEAN_LISTEN": "127.0.0.2:443"}
+	c := Defaults(func(k string) string { return env[k] })
+	c.UseAzureHostnames(func(k string) bool { return env[k] != "" })
+	if !c.AzureHostnames || c.Listen != "127.0.0.2:443" || c.RegistryDomain != AzureRegistryDomain || c.InstancesDomain != AzureInstancesDomain {
+		t.Fatalf("azure hostnames from env: %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	c = Defaults(func(string) string { return "" })
+	c.AzureHostnames = true
+	c.RegistryDomain = "cr.test"
+	c.UseAzureHostnames(func(k string) bool { return k == Env.RegistryDomain })
+	if c.Listen != AzureListen {
+		t.Fatalf("listen %q, want %q", c.Listen, AzureListen)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "azurecr.io") {
+		t.Fatalf("registry domain cr.test with --azure-hostnames: %v", err)
+	}
+
+	off := Defaults(func(string) string { return "" })
+	off.UseAzureHostnames(func(string) bool { return false })
+	if off.Listen != "127.0.0.1:8443" || off.RegistryDomain != "azurecr.localhost" {
+		t.Fatalf("without --azure-hostnames the defaults moved: %+v", off)
+	}
+
+	bad := Defaults(func(k string) string { return map[string]string{"CERULEAN_AZURE_HOSTNAMES": "yes please"}[k] })
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "CERULEAN_AZURE_HOSTNAMES") {
+		t.Fatalf("unparsable CERULEAN_AZURE_HOSTNAMES: %v", err)
+	}
+}

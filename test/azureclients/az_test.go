@@ -16,27 +16,58 @@ import (
 const az2_45Bug = "object has no attribute 'config'"
 
 // TestAzureCLISeed runs the seed scenario with Debian's azure-cli in the
-// AzureCloud cloud: nothing is configured but DNS and trust. Where az 2.45
-// cannot run a step at all (role assignments, see az2_45Bug), the step is
-// done with the Azure SDK for Python that Debian ships with it.
+// AzureCloud cloud: nothing is configured but DNS and trust.
 func TestAzureCLISeed(t *testing.T) {
 	az := requireCommand(t, "az")
+	e := newEnv(t)
+	runSeed(t, e, az, "AzureCloud", "azurecr.io")
+}
+
+// TestAzureCLIRegisteredCloud runs the seed scenario with Debian's
+// azure-cli in a cloud it learns entirely from Cerulean's
+// /metadata/endpoints (ARM_CLOUD_METADATA_URL, az's mechanism for private
+// clouds), with login.microsoftonline.com as the only Azure name in
+// /etc/hosts.
+func TestAzureCLIRegisteredCloud(t *testing.T) {
+	az := requireCommand(t, "az")
+	e := newRegisteredCloudEnv(t)
+
+	// az cloud register reads the Azure Stack shape of the document: the
+	// authority and the ARM audience.
+	vars := e.azConfig(t)
+	e.must(t, vars, az, "cloud", "register", "--name", "Stack", "--endpoint-resource-manager", e.base)
+	got := e.must(t, vars, az, "cloud", "show", "--name", "Stack", "--query", "[endpoints.activeDirectory, endpoints.activeDirectoryResourceId]", "-o", "tsv")
+	if want := e.base + "\nhttps://management.core.windows.net/"; got != want {
+		t.Fatalf("az cloud register autodetected %q, want %q", got, want)
+	}
+
+	// ARM_CLOUD_METADATA_URL gives az every endpoint of the cloud.
+	e.vars = append(e.vars, "ARM_CLOUD_METADATA_URL="+e.base+"metadata/endpoints?api-version=2019-05-01")
+	runSeed(t, e, az, "Cerulean", "azurecr.localhost")
+}
+
+// runSeed is the seed scenario: a registry, service principals holding
+// acrpush and acrpull, a push, and a container group that runs the private
+// image with the acrpull principal's credentials. Where az 2.45 cannot run
+// a step at all (role assignments, see az2_45Bug), the step is done with
+// the Azure SDK for Python that Debian ships with it.
+func runSeed(t *testing.T, e *env, az, cloud, registryDomain string) {
+	t.Helper()
 	python := debianPython(t)
 	podman := requireCommand(t, "podman")
 	busybox := requireBusybox(t)
-	e := newEnv(t)
 	owner := e.azConfig(t)
 	c := e.creds
 
 	// The owner signs in as a service principal, as in a CI pipeline.
-	out := e.must(t, owner, az, "login", "--service-principal", "-u", c.AppID, "-p", c.Password, "--tenant", c.TenantID, "--query", "[0].cloudName", "-o", "tsv")
-	if out != "AzureCloud" {
-		t.Fatalf("az login: cloud %q, want AzureCloud", out)
+	e.azLogin(t, owner, c.AppID, c.Password)
+	if got := e.must(t, owner, az, "account", "show", "--query", "environmentName", "-o", "tsv"); got != cloud {
+		t.Fatalf("az account show: cloud %q, want %q", got, cloud)
 	}
 	e.must(t, owner, az, "group", "create", "--name", "myResourceGroup", "--location", "eastus", "-o", "none")
 	e.must(t, owner, az, "acr", "create", "--resource-group", "myResourceGroup", "--name", "mycontainerregistry", "--sku", "Basic", "-o", "none")
 	loginServer := e.must(t, owner, az, "acr", "show", "--name", "mycontainerregistry", "--query", "loginServer", "--output", "tsv")
-	if loginServer != "mycontainerregistry.azurecr.io" {
+	if loginServer != "mycontainerregistry."+registryDomain {
 		t.Fatalf("login server %q", loginServer)
 	}
 	e.hosts(t, loginServer)
@@ -47,7 +78,7 @@ func TestAzureCLISeed(t *testing.T) {
 	if got := e.must(t, owner, az, "ad", "sp", "list", "--display-name", "acr-pull-sp", "--query", "[].appId", "--output", "tsv"); got != pull.appID {
 		t.Fatalf("ad sp list --display-name acr-pull-sp: %q, want %q", got, pull.appID)
 	}
-	assignments := e.must(t, nil, python, "testdata/python/role_assignments.py", "list", c.TenantID, c.AppID, c.Password, c.SubscriptionID, registryID)
+	assignments := e.must(t, e.sdkVars(), python, "testdata/python/role_assignments.py", "list", c.TenantID, c.AppID, c.Password, c.SubscriptionID, registryID)
 	for _, want := range []string{pull.objectID + " AcrPull", push.objectID + " AcrPush"} {
 		if !strings.Contains(assignments, want) {
 			t.Fatalf("role assignments at the registry:\n%s\nwant %q", assignments, want)
@@ -56,7 +87,7 @@ func TestAzureCLISeed(t *testing.T) {
 
 	// The acrpush principal pushes with podman, logged in by az acr login's token.
 	pusher := e.azConfig(t)
-	e.must(t, pusher, az, "login", "--service-principal", "-u", push.appID, "-p", push.password, "--tenant", c.TenantID, "--allow-no-subscriptions", "-o", "none")
+	e.azLogin(t, pusher, push.appID, push.password, "--allow-no-subscriptions")
 	var tok struct{ LoginServer, AccessToken string }
 	if err := json.Unmarshal([]byte(e.must(t, pusher, az, "acr", "login", "--name", "mycontainerregistry", "--expose-token")), &tok); err != nil {
 		t.Fatal(err)
@@ -83,7 +114,7 @@ func TestAzureCLISeed(t *testing.T) {
 	if logs := e.must(t, owner, az, "container", "logs", "--resource-group", "myResourceGroup", "--name", "mycontainer"); !strings.Contains(logs, "hello from ") {
 		t.Fatalf("container logs: %q", logs)
 	}
-	// A principal without acrpull is refused, in Azure's words.
+	// Wrong registry credentials are refused at once, in Azure's words.
 	_, errOut, code := e.run(t, owner, az, "container", "create", "--resource-group", "myResourceGroup", "--name", "refused",
 		"--image", image, "--registry-login-server", loginServer,
 		"--registry-username", push.appID, "--registry-password", "wrong-password", "-o", "none")
@@ -101,11 +132,38 @@ func TestAzureCLISeed(t *testing.T) {
 	}
 }
 
+// azLogin signs a configuration directory in as a service principal, in
+// the env's cloud.
+func (e *env) azLogin(t *testing.T, vars []string, appID, password string, extra ...string) {
+	t.Helper()
+	if e.base != "" {
+		e.must(t, vars, "az", "cloud", "set", "--name", "Cerulean")
+	}
+	args := append([]string{"login", "--service-principal", "-u", appID, "-p", password, "--tenant", e.creds.TenantID, "-o", "none"}, extra...)
+	e.must(t, vars, "az", args...)
+}
+
+// sdkVars point the Azure SDK for Python at the env's cloud: nothing in
+// AzureCloud; the server's own authority and ARM endpoint otherwise, as
+// for any private cloud.
+func (e *env) sdkVars() []string {
+	if e.base == "" {
+		return nil
+	}
+	return []string{"AZURE_AUTHORITY_HOST=" + e.base, "ARM_ENDPOINT=" + e.base}
+}
+
 // azConfig returns the variables that give az a configuration directory of
 // its own (one signed-in identity per directory).
 func (e *env) azConfig(t *testing.T) []string {
 	t.Helper()
-	return []string{"AZURE_CONFIG_DIR=" + filepath.Join(t.TempDir(), "az")}
+	// Made beforehand: with ARM_CLOUD_METADATA_URL set, az 2.45 writes its
+	// cloud cache there before it creates the directory.
+	dir := filepath.Join(t.TempDir(), "az")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"AZURE_CONFIG_DIR=" + dir}
 }
 
 // principal is a service principal made by az ad sp create-for-rbac.
@@ -129,7 +187,7 @@ func (e *env) servicePrincipal(t *testing.T, owner []string, name, scope, role s
 		t.Logf("az ad sp create-for-rbac --role: Debian's az 2.45 fails before assigning the role (Azure/azure-cli#24959); assigning %s with the Python SDK", role)
 		p.password = e.must(t, owner, "az", "ad", "sp", "credential", "reset", "--id", p.appID, "--query", "password", "--output", "tsv")
 		c := e.creds
-		e.must(t, nil, debianPython(t), "testdata/python/role_assignments.py", "create", c.TenantID, c.AppID, c.Password, c.SubscriptionID, scope, role, p.objectID)
+		e.must(t, e.sdkVars(), debianPython(t), "testdata/python/role_assignments.py", "create", c.TenantID, c.AppID, c.Password, c.SubscriptionID, scope, role, p.objectID)
 	default:
 		t.Fatalf("az ad sp create-for-rbac --name %s: exit %d\n%s", name, code, errOut)
 	}

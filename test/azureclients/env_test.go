@@ -102,7 +102,11 @@ type env struct {
 	creds          bootstrapCredentials
 	// vars are the environment variables every client runs with.
 	vars []string
-	log  *syncBuffer
+	// names are the host names /etc/hosts points at the server; base is
+	// the server's own URL when it does not answer as Azure.
+	names []string
+	base  string
+	log   *syncBuffer
 }
 
 // bootstrapCredentials is the server's bootstrap-credentials.json.
@@ -116,7 +120,16 @@ type bootstrapCredentials struct {
 // newEnv takes the lock, starts `cerulean serve --azure-hostnames`, points
 // the Azure names at it in /etc/hosts and writes the trust files. All of
 // it is undone when the test ends.
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return startEnv(t, true) }
+
+// newRegisteredCloudEnv is newEnv for a cloud registered from the server's
+// /metadata/endpoints: the server keeps its own names (https://localhost/,
+// registries under azurecr.localhost) on 127.0.0.1:443, and the only Azure
+// name in /etc/hosts is the one MSAL insists on, login.microsoftonline.com,
+// where it sends the instance discovery of every authority it does not know.
+func newRegisteredCloudEnv(t *testing.T) *env { return startEnv(t, false) }
+
+func startEnv(t *testing.T, azureHostnames bool) *env {
 	t.Helper()
 	require(t, os.Geteuid() == 0, "needs root: binds 127.0.0.1:443 and edits /etc/hosts")
 	lock(t)
@@ -124,7 +137,15 @@ func newEnv(t *testing.T) *env {
 	e := &env{dataDir: t.TempDir(), log: &syncBuffer{}}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "serve", "--azure-hostnames", "--data-dir", e.dataDir)
+	args := []string{"serve", "--data-dir", e.dataDir, "--listen", "127.0.0.1:443"}
+	if azureHostnames {
+		args = append(args, "--azure-hostnames")
+		e.names = azureHosts
+	} else {
+		e.names = []string{"login.microsoftonline.com"}
+		e.base = "https://localhost/"
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 40 * time.Second
 	pr, pw := io.Pipe()
@@ -228,14 +249,13 @@ func (e *env) hosts(t *testing.T, loginServers ...string) {
 			t.Errorf("restore /etc/hosts: %v", err)
 		}
 	})
-	line := "127.0.0.1 " + strings.Join(append(append([]string{}, azureHosts...), loginServers...), " ") + "\n"
+	line := "127.0.0.1 " + strings.Join(append(append([]string{}, e.names...), loginServers...), " ") + "\n"
 	if err := os.WriteFile("/etc/hosts", append(orig, line...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// waitHealthy checks that management.azure.com reaches the server with
-// the local CA.
+// waitHealthy checks that each name reaches the server with the local CA.
 func (e *env) waitHealthy(t *testing.T) {
 	t.Helper()
 	pem, err := os.ReadFile(e.caFile)
@@ -245,13 +265,15 @@ func (e *env) waitHealthy(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := c.Get("https://management.azure.com/healthz")
-	if err != nil {
-		t.Fatalf("management.azure.com does not reach the server: %v", err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("healthz: %s", resp.Status)
+	for _, name := range e.names {
+		resp, err := c.Get("https://" + name + "/healthz")
+		if err != nil {
+			t.Fatalf("%s does not reach the server: %v", name, err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s/healthz: %s", name, resp.Status)
+		}
 	}
 }
 

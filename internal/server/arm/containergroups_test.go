@@ -142,6 +142,10 @@ func TestContainerGroupLifecycleOnTheWire(t *testing.T) {
 		pr := e.call(t, e.H1, http.MethodGet, op.RequestURI(), e.owner.token, nil)
 		expect(t, pr, http.StatusOK, "")
 		pr.decode(t, &status)
+		// azure-core's poller waits Retry-After, or 30 s without it.
+		if running := status.Status == "InProgress"; running != (pr.header.Get("Retry-After") == "1") {
+			t.Fatalf("operation %s with Retry-After %q", status.Status, pr.header.Get("Retry-After"))
+		}
 		if status.Status != "InProgress" || time.Now().After(deadline) {
 			break
 		}

@@ -30,7 +30,11 @@ const CloudName = "Cerulean"
 // from the Host the client used, like the login surface's discovery
 // documents, so the answer is right for whatever name reaches the server.
 func Metadata(cfg MetadataConfig) http.Handler {
-	return server.Adapt(cfg.Logger, writeError, func(w http.ResponseWriter, r *http.Request) error {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return server.Adapt(logger, writeError, func(w http.ResponseWriter, r *http.Request) error {
 		if !strings.EqualFold(r.URL.Path, "/metadata/endpoints") {
 			return errdefs.Newf(errdefs.NotFound, "NotFound", "The requested path '%s' was not found.", clip(r.URL.Path))
 		}

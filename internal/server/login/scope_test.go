@@ -110,3 +110,25 @@ func TestValidTenant(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphAlias: a registered cloud's metadata names the server itself as
+// Microsoft Graph, so a resource that is this server's URL (however the
+// client spells the port) is Graph; anything else is left alone.
+func TestGraphAlias(t *testing.T) {
+	tests := []struct{ resource, host, want string }{
+		{"https://localhost/", "localhost", graphResource},
+		{"https://localhost", "localhost:443", graphResource},
+		{"https://LOCALHOST:443/", "localhost", graphResource},
+		{"https://localhost:8443/", "localhost:8443", graphResource},
+		{"https://localhost:8443/", "localhost", "https://localhost:8443/"},
+		{"https://other.example/", "localhost", "https://other.example/"},
+		{"http://localhost/", "localhost", "http://localhost/"},
+		{"https://management.core.windows.net/", "management.core.windows.net", "https://management.core.windows.net/"},
+		{"https://management.core.windows.net/", "localhost", "https://management.core.windows.net/"},
+	}
+	for _, tt := range tests {
+		if got := graphAlias(tt.resource, tt.host); got != tt.want {
+			t.Errorf("graphAlias(%q, %q) = %q, want %q", tt.resource, tt.host, got, tt.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cerulean/cerulean/api/oauth2"
+	"github.com/cerulean/cerulean/internal/identity"
 	"github.com/cerulean/cerulean/internal/server"
 )
 
@@ -84,13 +85,14 @@ func (h *handler) token(ver version) server.Func {
 // URL, so "https://<host>/" is Graph here, as graph.microsoft.com is in
 // Azure.
 func graphAlias(resource, host string) string {
+	if _, _, known := identity.ResolveResource(resource); known {
+		return resource
+	}
 	rest, ok := strings.CutPrefix(strings.ToLower(resource), "https://")
 	if !ok {
 		return resource
 	}
-	rest = strings.TrimSuffix(rest, "/")
-	host = strings.ToLower(host)
-	if rest == host || rest == strings.TrimSuffix(host, ":443") || rest+":443" == host {
+	if strings.TrimSuffix(strings.TrimSuffix(rest, "/"), ":443") == strings.TrimSuffix(strings.ToLower(host), ":443") {
 		return graphResource
 	}
 	return resource

@@ -6,7 +6,11 @@ cloud: nothing but DNS and trust points it at Cerulean.
     role_assignments.py list   TENANT APP_ID SECRET SUBSCRIPTION SCOPE
 
 list prints one line per assignment at or above SCOPE: "<principalId> <roleName>".
+
+In a private cloud, ARM_ENDPOINT names its Resource Manager and
+AZURE_AUTHORITY_HOST (read by azure-identity) its Entra ID authority.
 """
+import os
 import sys
 import uuid
 
@@ -16,7 +20,13 @@ from azure.mgmt.authorization import AuthorizationManagementClient
 
 def main(argv):
     verb, tenant, app_id, secret, subscription, scope = argv[1:7]
-    client = AuthorizationManagementClient(ClientSecretCredential(tenant, app_id, secret), subscription)
+    credential = ClientSecretCredential(tenant, app_id, secret)
+    arm = os.environ.get("ARM_ENDPOINT")
+    if arm:
+        client = AuthorizationManagementClient(credential, subscription, base_url=arm,
+                                               credential_scopes=["https://management.core.windows.net//.default"])
+    else:
+        client = AuthorizationManagementClient(credential, subscription)
     if verb == "create":
         role, principal_id = argv[7:9]
         definitions = list(client.role_definitions.list(scope, filter="roleName eq '%s'" % role))
