@@ -5,7 +5,9 @@
 # fuzz target, and the OCI distribution-spec conformance suite.
 #
 # Run as root on a fresh Debian machine it installs what the tests need
-# (skopeo, runc, busybox-static) and adds the /etc/hosts entries that let third-party clients
+# (skopeo, runc, busybox-static, podman, and Azure's own clients: Debian's
+# azure-cli with the Azure SDK for Python it brings, Node.js for the Azure SDK
+# for JavaScript, which the tests take from npm) and adds the /etc/hosts entries that let third-party clients
 # reach registry login servers. Otherwise the tests that need them are
 # skipped with a message, unless CERULEAN_E2E_REQUIRE=1 (CI sets it).
 set -euo pipefail
@@ -20,6 +22,9 @@ if [ "$(id -u)" = 0 ]; then
 	command -v skopeo >/dev/null || missing+=(skopeo)
 	command -v runc >/dev/null || missing+=(runc)
 	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
+	command -v podman >/dev/null || missing+=(podman)
+	dpkg -s azure-cli >/dev/null 2>&1 || missing+=(azure-cli)
+	command -v npm >/dev/null || missing+=(nodejs npm)
 	if [ ${#missing[@]} -gt 0 ]; then
 		echo "==> installing ${missing[*]}"
 		apt-get update -qq

@@ -236,23 +236,28 @@ func lock(t *testing.T) {
 var azureHosts = []string{"login.microsoftonline.com", "management.azure.com", "management.core.windows.net", "graph.microsoft.com"}
 
 // hosts points the Azure names and the given registry login servers at the
-// server in /etc/hosts, and restores the file when the test ends. It is
+// server with a line appended to /etc/hosts, which is taken out again when
+// the test ends (other lines, even ones added meanwhile, are kept). It is
 // called again after a registry is created.
 func (e *env) hosts(t *testing.T, loginServers ...string) {
 	t.Helper()
-	orig, err := os.ReadFile("/etc/hosts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := os.WriteFile("/etc/hosts", orig, 0o644); err != nil {
-			t.Errorf("restore /etc/hosts: %v", err)
+	line := "127.0.0.1 " + strings.Join(append(append([]string{}, e.names...), loginServers...), " ") + " # cerulean test\n"
+	edit := func(change func(string) string) {
+		cur, err := os.ReadFile("/etc/hosts")
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	line := "127.0.0.1 " + strings.Join(append(append([]string{}, e.names...), loginServers...), " ") + "\n"
-	if err := os.WriteFile("/etc/hosts", append(orig, line...), 0o644); err != nil {
-		t.Fatal(err)
+		if err := os.WriteFile("/etc/hosts", []byte(change(string(cur))), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
+	edit(func(s string) string {
+		if s != "" && !strings.HasSuffix(s, "\n") {
+			s += "\n"
+		}
+		return s + line
+	})
+	t.Cleanup(func() { edit(func(s string) string { return strings.Replace(s, line, "", 1) }) })
 }
 
 // waitHealthy checks that each name reaches the server with the local CA.
