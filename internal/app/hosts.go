@@ -124,8 +124,11 @@ func ListenIP(ctx context.Context, listen string) (netip.Addr, error) {
 		return ip.Unmap(), nil
 	}
 	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil || len(ips) == 0 {
-		return netip.Addr{}, fmt.Errorf("listen %q: cannot resolve %s: %v", listen, host, err)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("listen %q: %w", listen, err)
+	}
+	if len(ips) == 0 {
+		return netip.Addr{}, fmt.Errorf("listen %q: %s has no address", listen, host)
 	}
 	// The server binds the first address the resolver gives; prefer IPv4
 	// as net.Listen does.
