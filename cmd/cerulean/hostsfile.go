@@ -150,7 +150,7 @@ func writeHosts(path string, data []byte) error {
 		err = writeInPlace(target, data)
 	}
 	if errors.Is(err, fs.ErrPermission) {
-		return fmt.Errorf("%w: writing %s needs root (sudo cerulean hosts --apply …)", err, target)
+		return fmt.Errorf("cannot write %s: %w (run as root: sudo cerulean hosts …)", target, fs.ErrPermission)
 	}
 	return err
 }
