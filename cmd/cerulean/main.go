@@ -1,6 +1,7 @@
 // Command cerulean is the whole of Cerulean in one binary: `cerulean serve`
 // runs the server, and `cerulean az …` — or the binary invoked through a
-// link named az — is the Azure-CLI-compatible client.
+// link named az — is the Azure-CLI-compatible client. `cerulean hosts` and
+// `cerulean ca` tell other clients how to reach the server and trust it.
 package main
 
 import (

@@ -27,7 +27,7 @@ func rootCommand(ctx context.Context) *root {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	r.cmd.AddCommand(serveCommand(ctx), azCommand(ctx))
+	r.cmd.AddCommand(serveCommand(ctx), hostsCommand(ctx), caCommand(), azCommand(ctx))
 	return r
 }
 
@@ -65,12 +65,8 @@ func serveCommand(ctx context.Context) *cobra.Command {
 		Short: "Run the Cerulean server (HTTPS: Entra ID, Graph, ARM)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.UseAzureHostnames(func(env string) bool {
-				flag, ok := settingFlags[env]
-				return os.Getenv(env) != "" || ok && cmd.Flags().Changed(flag)
-			})
-			if err := cfg.Validate(); err != nil {
-				return usageError{err}
+			if err := settle(cmd, &cfg); err != nil {
+				return err
 			}
 			level, _ := cfg.Level()
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
@@ -81,18 +77,42 @@ func serveCommand(ctx context.Context) *cobra.Command {
 			return a.Run(ctx)
 		},
 	}
+	addressFlags(cmd, &cfg)
 	f := cmd.Flags()
-	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the database, keys, certificates and bootstrap credentials (env "+config.Env.DataDir+")")
-	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTPS listen address (env "+config.Env.Listen+")")
-	f.StringVar(&cfg.RegistryDomain, "registry-domain", cfg.RegistryDomain, "parent domain of registry login servers (env "+config.Env.RegistryDomain+")")
-	f.StringVar(&cfg.InstancesDomain, "instances-domain", cfg.InstancesDomain, "parent domain of container group FQDNs (env "+config.Env.InstancesDomain+")")
 	f.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "OCI runtime for container groups: runc, crun or a path (env "+config.Env.Runtime+")")
 	f.StringVar(&cfg.Location, "location", cfg.Location, "default region name (env "+config.Env.Location+")")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (env "+config.Env.LogLevel+")")
-	f.BoolVar(&cfg.AzureHostnames, "azure-hostnames", cfg.AzureHostnames, "answer as Azure's public endpoints (login.microsoftonline.com, management.azure.com, "+
-		"graph.microsoft.com, <name>.azurecr.io) on 127.0.0.1:443; shadows real Azure for clients that resolve those names here (env "+config.Env.AzureHostnames+")")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	return cmd
+}
+
+// addressFlags binds the settings that decide where the server is and
+// what it is called; serve and hosts share them, so that both agree.
+func addressFlags(cmd *cobra.Command, cfg *config.Config) {
+	dataDirFlag(cmd, cfg)
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTPS listen address (env "+config.Env.Listen+")")
+	f.StringVar(&cfg.RegistryDomain, "registry-domain", cfg.RegistryDomain, "parent domain of registry login servers (env "+config.Env.RegistryDomain+")")
+	f.StringVar(&cfg.InstancesDomain, "instances-domain", cfg.InstancesDomain, "parent domain of container group FQDNs (env "+config.Env.InstancesDomain+")")
+	f.BoolVar(&cfg.AzureHostnames, "azure-hostnames", cfg.AzureHostnames, "answer as Azure's public endpoints (login.microsoftonline.com, management.azure.com, "+
+		"graph.microsoft.com, <name>.azurecr.io) on 127.0.0.1:443; shadows real Azure for clients that resolve those names here (env "+config.Env.AzureHostnames+")")
+}
+
+func dataDirFlag(cmd *cobra.Command, cfg *config.Config) {
+	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the database, keys, certificates and bootstrap credentials (env "+config.Env.DataDir+")")
+}
+
+// settle applies --azure-hostnames' defaults to what the operator left
+// unset and validates the result.
+func settle(cmd *cobra.Command, cfg *config.Config) error {
+	cfg.UseAzureHostnames(func(env string) bool {
+		flag, ok := settingFlags[env]
+		return os.Getenv(env) != "" || ok && cmd.Flags().Changed(flag)
+	})
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 func azCommand(ctx context.Context) *cobra.Command {

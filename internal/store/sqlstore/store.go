@@ -99,9 +99,11 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 
 // dsn builds a file: URI for path, escaping the characters URI parsing
 // would take for delimiters.
-func dsn(p string) string {
+func dsn(p string) string { return dsnWith(p, pragmas) }
+
+func dsnWith(p, params string) string {
 	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
-	return "file:" + r.Replace(p) + "?" + pragmas
+	return "file:" + r.Replace(p) + "?" + params
 }
 
 // Close closes the database.
