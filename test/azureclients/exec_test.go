@@ -1,9 +1,12 @@
 package azureclients
 
 import (
+	"context"
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAzureCLIExec runs Debian's az container exec and attach against a
@@ -49,6 +52,9 @@ func TestAzureCLIExec(t *testing.T) {
 
 	create := func(name, image, policy string) {
 		t.Helper()
+		// A group left running when the test fails would outlive the
+		// server (its containers run under their own monitors).
+		t.Cleanup(func() { e.deleteGroupQuietly(t, owner, az, "execGroup", name) })
 		e.must(t, owner, az, "container", "create", "--resource-group", "execGroup", "--name", name,
 			"--image", image, "--registry-login-server", loginServer,
 			"--registry-username", user, "--registry-password", password,
@@ -76,5 +82,55 @@ func TestAzureCLIExec(t *testing.T) {
 	for _, name := range []string{"waits", "once"} {
 		e.must(t, owner, az, "container", "delete", "--resource-group", "execGroup", "--name", name, "--yes", "-o", "none")
 	}
-	e.must(t, owner, az, "group", "delete", "--name", "execGroup", "--yes")
+}
+
+// deleteGroupQuietly deletes a container group, if it is still there, when
+// the test ends; t.Context is over by then, so it does not use e.run.
+func (e *env) deleteGroupQuietly(t *testing.T, vars []string, az, group, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, az, "container", "delete", "--resource-group", group, "--name", name, "--yes", "-o", "none")
+	cmd.Env = append(append([]string{}, e.vars...), vars...)
+	if out, err := cmd.CombinedOutput(); err != nil && !strings.Contains(string(out), "ResourceNotFound") {
+		t.Errorf("cleanup: az container delete %s: %v\n%s", name, err, out)
+	}
+}
+
+// TestAzureCLIUsers: Cerulean's directory has no users and its tokens are
+// all app-only; Debian's az reports both as it does against Azure. (In
+// this package's exec_test.go because the package's other files belong
+// to others.)
+func TestAzureCLIUsers(t *testing.T) {
+	az := requireCommand(t, "az")
+	e := newEnv(t)
+	owner := e.azConfig(t)
+	c := e.creds
+	e.must(t, owner, az, "login", "--service-principal", "-u", c.AppID, "-p", c.Password, "--tenant", c.TenantID, "-o", "none")
+
+	// az exits 3 for a resource that is not found, 1 for other errors.
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"ad", "signed-in-user", "show"}, 1, "ERROR: /me request is only valid with delegated authentication flow."},
+		{[]string{"ad", "signed-in-user", "list-owned-objects"}, 1, "ERROR: /me request is only valid with delegated authentication flow."},
+		{[]string{"ad", "user", "show", "--id", "someone@example.com"}, 3,
+			"ERROR: Resource 'someone@example.com' does not exist or one of its queried reference-property objects are not present."},
+		// az resolves the assignee (users, then service principals)
+		// before it reaches the role assignment client that Debian's
+		// 2.45 cannot run (az2_45Bug).
+		{[]string{"role", "assignment", "create", "--assignee", "someone@example.com", "--role", "Reader",
+			"--scope", "/subscriptions/" + c.SubscriptionID}, 1,
+			"ERROR: Cannot find user or service principal in graph database for 'someone@example.com'."},
+	}
+	for _, tt := range tests {
+		_, errOut, code := e.run(t, owner, az, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) || strings.Contains(errOut, "Failed to query") {
+			t.Errorf("az %s: exit %d\n%s\nwant exit %d and %q", strings.Join(tt.args, " "), code, errOut, tt.code, tt.want)
+		}
+	}
+	if out := e.must(t, owner, az, "ad", "user", "list", "--upn", "someone@example.com"); out != "[]" {
+		t.Errorf("az ad user list --upn: %q, want []", out)
+	}
 }
