@@ -102,16 +102,20 @@ func (s *statusRecorder) Flush() {
 }
 
 // Hijack lets the websocket surface (exec and attach) take over the
-// connection; the status recorded is the 101 the upgrader wrote.
+// connection. Without it the upgrader answers every handshake with a bare
+// 500. The status recorded is the 101 the upgrader writes on the taken
+// connection, once it is taken: when it cannot be (an HTTP/2 stream), the
+// upgrader's own error status is logged instead.
 func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h, ok := s.ResponseWriter.(http.Hijacker)
 	if !ok {
 		return nil, nil, errors.New("server: the connection cannot be taken over")
 	}
-	if s.status == 0 {
+	conn, rw, err := h.Hijack()
+	if err == nil && s.status == 0 {
 		s.status = http.StatusSwitchingProtocols
 	}
-	return h.Hijack()
+	return conn, rw, err
 }
 
 // Middleware wraps every request: it assigns a request id (x-ms-request-id)

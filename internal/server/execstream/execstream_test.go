@@ -1,21 +1,26 @@
 package execstream
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
 	cg "github.com/cerulean/cerulean/internal/containergroup"
 	"github.com/cerulean/cerulean/internal/errdefs"
+	"github.com/cerulean/cerulean/internal/server"
+	"github.com/cerulean/cerulean/internal/tlsca"
 )
 
 // echoProcess echoes its input upper-cased until stdin closes, then exits 7.
@@ -79,16 +84,39 @@ func (s *sessions) OpenSession(_ context.Context, id, password string, size cg.T
 	return s.proc, nil
 }
 
-func serve(t *testing.T, s *sessions) string {
+// serve runs the handler the way `cerulean serve` does: behind
+// server.Middleware (whose response writer must let the upgrader take the
+// connection over) and the TLS listener that repairs request lines, in an
+// http.Server that also speaks HTTP/2. It returns the wss:// base URL and a
+// dialer that trusts the server.
+func serve(t *testing.T, s *sessions) (string, *websocket.Dialer) {
 	t.Helper()
-	srv := httptest.NewServer(New(s, slog.New(slog.DiscardHandler)))
-	t.Cleanup(srv.Close)
-	return "ws" + strings.TrimPrefix(srv.URL, "http")
+	bundle, err := tlsca.LoadOrCreate(tlsca.Config{Dir: t.TempDir(), DNSNames: []string{"localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	srv := &http.Server{
+		Handler:           server.Middleware(logger, New(s, logger)),
+		Protocols:         server.Protocols(),
+		HTTP2:             server.HTTP2Config(),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		_ = srv.Serve(server.NewTLSListener(ln, &tls.Config{Certificates: []tls.Certificate{bundle.Cert}, NextProtos: []string{"h2", "http/1.1"}}))
+	}()
+	t.Cleanup(func() { _ = srv.Close() })
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return "wss://localhost:" + port, &websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: bundle.CertPool()}}
 }
 
 func TestUnknownSessionIs404BeforeUpgrade(t *testing.T) {
-	url := serve(t, &sessions{password: "pw"})
-	_, resp, err := websocket.DefaultDialer.Dial(url+PathPrefix+"nope", nil)
+	url, dialer := serve(t, &sessions{password: "pw"})
+	_, resp, err := dialer.Dial(url+PathPrefix+"nope", nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("dial of an unknown session: %v %v", resp, err)
 	}
@@ -96,7 +124,8 @@ func TestUnknownSessionIs404BeforeUpgrade(t *testing.T) {
 
 func TestWrongPasswordClosesTheSocket(t *testing.T) {
 	s := &sessions{password: "pw"}
-	conn, _, err := websocket.DefaultDialer.Dial(serve(t, s)+PathPrefix+"s1", nil)
+	url, dialer := serve(t, s)
+	conn, _, err := dialer.Dial(url+PathPrefix+"s1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +145,8 @@ func TestWrongPasswordClosesTheSocket(t *testing.T) {
 
 func TestExecSessionPipesBothWays(t *testing.T) {
 	s := &sessions{password: "pw"}
-	conn, _, err := websocket.DefaultDialer.Dial(serve(t, s)+PathPrefix+"s1?api-version=1.0&rows=30&cols=100", nil)
+	url, dialer := serve(t, s)
+	conn, _, err := dialer.Dial(url+PathPrefix+"s1?api-version=1.0&rows=30&cols=100", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,5 +189,37 @@ func TestExecSessionPipesBothWays(t *testing.T) {
 	defer s.proc.mu.Unlock()
 	if s.proc.got.String() != "echo hi\n" {
 		t.Fatalf("the process read %q", s.proc.got.String())
+	}
+}
+
+// TestHandshakeAsWebsocketClientSendsIt replays the handshake az sends
+// (websocket-client 1.2.3, as Debian ships it: an Origin of http://host,
+// no ALPN) and the one curl --http1.1 sends (ALPN http/1.1) through the
+// server stack: both must be switched to the websocket protocol.
+func TestHandshakeAsWebsocketClientSendsIt(t *testing.T) {
+	url, dialer := serve(t, &sessions{password: "pw"})
+	host := strings.TrimPrefix(url, "wss://")
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	req := "GET " + PathPrefix + "s1?api-version=1.0&cols=80&rows=24 HTTP/1.1\r\n" +
+		"Upgrade: websocket\r\nHost: " + host + "\r\nOrigin: http://" + host + "\r\n" +
+		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\nConnection: Upgrade\r\n\r\n"
+	for _, alpn := range [][]string{nil, {"http/1.1"}} {
+		conn, err := tls.Dial("tcp", host, &tls.Config{RootCAs: dialer.TLSClientConfig.RootCAs, ServerName: "localhost", NextProtos: alpn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(conn, req); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+		_ = conn.Close()
+		// The accept value for this key is RFC 6455's own example.
+		if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+			t.Errorf("ALPN %q: %s %q, want 101 with the key's accept value", alpn, resp.Status, body)
+		}
 	}
 }

@@ -25,6 +25,9 @@ const (
 	permServicePrincipalsWrite = "Microsoft.Graph/servicePrincipals/write"
 	permServicePrincipalsDel   = "Microsoft.Graph/servicePrincipals/delete"
 	permDirectoryObjectsRead   = "Microsoft.Graph/directoryObjects/read"
+	permUsersRead              = "Microsoft.Graph/users/read"
+	permUsersWrite             = "Microsoft.Graph/users/write"
+	permUsersDelete            = "Microsoft.Graph/users/delete"
 
 	// permRoleAssignmentsWrite is the ARM action that lets a caller grant
 	// itself any role; see authorizeManage.

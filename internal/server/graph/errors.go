@@ -27,6 +27,9 @@ var (
 	errInvalidQuery        = errdefs.New(errdefs.InvalidArgument, "InvalidQuery", "invalid query")
 	errDuplicateOption     = errdefs.New(errdefs.InvalidArgument, "DuplicateQueryOption", "duplicate query option")
 	errDenied              = errdefs.New(errdefs.PermissionDenied, "InsufficientPrivileges", "Insufficient privileges to complete the operation.")
+	// errDelegatedOnly is Graph's answer to /me with an app-only token.
+	errDelegatedOnly = errdefs.New(errdefs.InvalidArgument, "DelegatedOnly", "/me request is only valid with delegated authentication flow.")
+	errUserNotFound  = errdefs.New(errdefs.NotFound, "UserNotFound", "user not found")
 )
 
 // wireError is Graph's answer to a Reason: status, code and, when set, a
@@ -74,6 +77,8 @@ var reasons = map[string]wireError{
 	errUnsupportedQuery.Reason:    {http.StatusBadRequest, "Request_UnsupportedQuery", ""},
 	errInvalidQuery.Reason:        {http.StatusBadRequest, "Request_BadRequest", ""},
 	errDuplicateOption.Reason:     {http.StatusBadRequest, "BadRequest", ""},
+	errDelegatedOnly.Reason:       {http.StatusBadRequest, "BadRequest", ""},
+	errUserNotFound.Reason:        {http.StatusNotFound, "Request_ResourceNotFound", ""},
 }
 
 // byKind is the fallback for reasons the table does not name.

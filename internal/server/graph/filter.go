@@ -17,7 +17,9 @@ import (
 // Keywords and property names match case-insensitively; whitespace may
 // surround every token. Anything else is an unsupported query (a known
 // OData construct Cerulean does not evaluate, such as "or" or "ne") or a
-// syntax error.
+// syntax error. parseFilterValidOnly also takes " or " between terms: it
+// checks a filter that nothing can match (see users.go), so how its
+// clauses combine does not matter.
 
 // maxFilterLen and maxFilterDepth bound the work done on a $filter.
 const (
@@ -52,14 +54,24 @@ func (e *filterError) Error() string { return e.what }
 type filterParser struct {
 	s   string
 	pos int
+	or  bool // "or" joins terms as "and" does
 }
 
 // parseFilter parses a $filter into the clauses of one conjunction.
 func parseFilter(s string) ([]clause, error) {
-	if len(s) > maxFilterLen {
+	return parse(&filterParser{s: s})
+}
+
+// parseFilterValidOnly parses a $filter whose clauses may also be joined
+// by "or", and returns them all, however they combine.
+func parseFilterValidOnly(s string) ([]clause, error) {
+	return parse(&filterParser{s: s, or: true})
+}
+
+func parse(p *filterParser) ([]clause, error) {
+	if len(p.s) > maxFilterLen {
 		return nil, &filterError{pos: maxFilterLen, what: "the filter is too long"}
 	}
-	p := &filterParser{s: s}
 	cs, err := p.conj(0)
 	if err != nil {
 		return nil, err
@@ -84,12 +96,14 @@ func (p *filterParser) conj(depth int) ([]clause, error) {
 			return out, nil
 		}
 		w := p.word()
-		switch strings.ToLower(w) {
-		case "and":
+		lw := strings.ToLower(w)
+		if lw == "and" || lw == "or" && p.or {
 			if p.ws() == 0 {
 				return nil, p.syntax()
 			}
 			continue
+		}
+		switch lw {
 		case "or", "not", "ne", "gt", "ge", "lt", "le", "in", "has":
 			return nil, &filterError{pos: save, unsupported: true, what: "operator '" + w + "' is not supported"}
 		}

@@ -107,6 +107,40 @@ func TestBuildFilter(t *testing.T) {
 	}
 }
 
+// TestCheckUserFilter: a users $filter may test the user properties az and
+// other clients ask for, joined by "and" or "or"; other properties,
+// operators and syntax errors are refused as for the other sets.
+func TestCheckUserFilter(t *testing.T) {
+	tests := []struct {
+		in   string
+		want error // nil, errUnsupportedQuery or errInvalidFilter
+	}{
+		{"userPrincipalName eq 'someone@example.com'", nil},
+		{"mail eq 'someone@example.com'", nil},
+		{"userPrincipalName eq 'x' or mail eq 'x' or displayName eq 'x'", nil},
+		{"startswith(displayName,'a') and (mailNickname eq 'b' or id eq 'c')", nil},
+		{"otherMails/any(c:c eq 'x@example.com')", nil},
+		{"appId eq 'x'", errUnsupportedQuery},
+		{"startswith(id,'x')", errUnsupportedQuery},
+		{"mail/any(c:c eq 'x')", errUnsupportedQuery},
+		{"mail ne 'x'", errUnsupportedQuery},
+		{"mail eq 'x' or", errInvalidFilter},
+		{"mail eq", errInvalidFilter},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			err := checkUserFilter(tt.in)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	// "or" stays unsupported where filters select objects.
+	if _, err := buildFilter("mail eq 'x' or displayName eq 'x'", applications); !errors.Is(err, errUnsupportedQuery) {
+		t.Fatalf("or on applications: %v", err)
+	}
+}
+
 // FuzzParseFilter: the parser never panics, and what it accepts is a
 // non-empty conjunction of known operators.
 func FuzzParseFilter(f *testing.F) {

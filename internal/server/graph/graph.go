@@ -3,7 +3,9 @@
 // and service principals: /v1.0/applications, /v1.0/servicePrincipals
 // (with addPassword and removePassword) and
 // /v1.0/directoryObjects/getByIds, in Graph's shapes, with its $filter
-// subset and its error envelope.
+// subset and its error envelope. /v1.0/users is there too, always empty
+// (the directory has no users), and /v1.0/me answers as Graph answers an
+// app-only token, which every Cerulean token is.
 package graph
 
 import (

@@ -103,22 +103,17 @@ func parseListOptions(r *http.Request, set entitySet) (listOptions, error) {
 }
 
 // filterResource names an entity set's type in filter errors.
-var filterResource = map[entitySet]string{applications: "Application", servicePrincipals: "ServicePrincipal"}
+var filterResource = map[entitySet]string{applications: "Application", servicePrincipals: "ServicePrincipal", users: "User"}
 
 // buildFilter parses a $filter and turns it into an identity.Filter for the
 // set, noting a filter that can match nothing.
 func buildFilter(s string, set entitySet) (listFilter, error) {
+	if set == users {
+		return listFilter{none: true}, checkUserFilter(s)
+	}
 	clauses, err := parseFilter(s)
 	if err != nil {
-		var fe *filterError
-		if errors.As(err, &fe) && fe.unsupported {
-			return listFilter{}, errUnsupportedQuery.WithMessage("Unsupported query: %s.", fe.what)
-		}
-		pos := 0
-		if fe != nil {
-			pos = fe.pos
-		}
-		return listFilter{}, errInvalidFilter.WithMessage("Invalid filter clause: Syntax error at position %d in '%s'.", pos, truncate(s))
+		return listFilter{}, filterParseError(s, err)
 	}
 	var f identity.Filter
 	var uris, spns []string
@@ -155,8 +150,7 @@ func buildFilter(s string, set entitySet) (listFilter, error) {
 		case prop == "identifieruris" && c.op == opAny && set == applications:
 			uris = addValue(uris, c.value, &none)
 		default:
-			return listFilter{}, errUnsupportedQuery.WithMessage("Unsupported or invalid query filter clause specified for property '%s' of resource '%s'.",
-				truncate(c.prop), filterResource[set])
+			return listFilter{}, unsupportedFilterProperty(c.prop, set)
 		}
 	}
 	lf := listFilter{filter: f, none: none, identifierURIs: uris}
@@ -164,6 +158,26 @@ func buildFilter(s string, set entitySet) (listFilter, error) {
 		lf.filter.ServicePrincipalName, lf.servicePrincipalNames = spns[0], spns[1:]
 	}
 	return lf, nil
+}
+
+// filterParseError is Graph's error for a $filter the parser refuses.
+func filterParseError(s string, err error) error {
+	var fe *filterError
+	if errors.As(err, &fe) && fe.unsupported {
+		return errUnsupportedQuery.WithMessage("Unsupported query: %s.", fe.what)
+	}
+	pos := 0
+	if fe != nil {
+		pos = fe.pos
+	}
+	return errInvalidFilter.WithMessage("Invalid filter clause: Syntax error at position %d in '%s'.", pos, truncate(s))
+}
+
+// unsupportedFilterProperty is Graph's error for a clause on a property
+// the set cannot be filtered by (that way).
+func unsupportedFilterProperty(prop string, set entitySet) error {
+	return errUnsupportedQuery.WithMessage("Unsupported or invalid query filter clause specified for property '%s' of resource '%s'.",
+		truncate(prop), filterResource[set])
 }
 
 // addValue adds v to the values an any() clause requires, once

@@ -14,6 +14,7 @@ const (
 	applications entitySet = iota + 1
 	servicePrincipals
 	directoryObjects
+	users // always empty: see users.go
 )
 
 // entitySets maps the lower-cased segment to its set: Graph matches entity
@@ -22,12 +23,13 @@ var entitySets = map[string]entitySet{
 	"applications":      applications,
 	"serviceprincipals": servicePrincipals,
 	"directoryobjects":  directoryObjects,
+	"users":             users,
 }
 
 // target is what a request path addresses.
 type target struct {
 	set     entitySet
-	key     string // object id, or app id when byAppID; "" for the collection
+	key     string // object id, or app id when byAppID, or a user's id or userPrincipalName; "" for the collection
 	byAppID bool   // addressed as applications(appId='…')
 	action  string // lower-cased bound action, or ""
 }
@@ -47,8 +49,11 @@ type route struct {
 
 // managesObject reports whether the route writes to or deletes an
 // existing object (PATCH, DELETE or a bound action such as addPassword on
-// an item), which authorizeManage checks beyond the permission.
-func (rt route) managesObject() bool { return rt.item && rt.method != http.MethodGet }
+// an item), which authorizeManage checks beyond the permission. There are
+// no users to own or manage (users.go).
+func (rt route) managesObject() bool {
+	return rt.item && rt.method != http.MethodGet && rt.set != users
+}
 
 var routes = []route{
 	{applications, false, "", http.MethodGet, permApplicationsRead, (*handler).listApplications},
@@ -68,6 +73,12 @@ var routes = []route{
 	{servicePrincipals, true, "removepassword", http.MethodPost, permServicePrincipalsWrite, (*handler).removePassword},
 
 	{directoryObjects, false, "getbyids", http.MethodPost, permDirectoryObjectsRead, (*handler).getByIDs},
+
+	{users, false, "", http.MethodGet, permUsersRead, (*handler).listUsers},
+	{users, true, "", http.MethodGet, permUsersRead, (*handler).userNotFound},
+	{users, true, "", http.MethodPatch, permUsersWrite, (*handler).userNotFound},
+	{users, true, "", http.MethodDelete, permUsersDelete, (*handler).userNotFound},
+	{users, true, "getmembergroups", http.MethodPost, permUsersRead, (*handler).userNotFound},
 }
 
 // collectionActions are the bound actions addressed on a collection.
@@ -97,7 +108,10 @@ func match(r *http.Request) (route, target, error) {
 	return route{}, target{}, errMethodNotAllowed
 }
 
-// parseTarget parses /v1.0/{set}[/{id}|(appId='{appId}')][/{action}].
+// parseTarget parses /v1.0/{set}[/{id}|(appId='{appId}')|('{id}')][/{action}].
+// Every path under /v1.0/me is refused: Cerulean's tokens are all app-only
+// (client credentials), and /me names the signed-in user of a delegated
+// token.
 func parseTarget(path string) (target, error) {
 	rest, ok := strings.CutPrefix(path, "/v1.0/")
 	if !ok {
@@ -106,13 +120,24 @@ func parseTarget(path string) (target, error) {
 	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
 	var t target
 	name, key, hasKey := strings.Cut(segs[0], "(")
+	if strings.EqualFold(name, "me") {
+		return target{}, errDelegatedOnly
+	}
 	set, ok := entitySets[strings.ToLower(name)]
 	if !ok {
 		return target{}, unknownSegment(name)
 	}
 	t.set = set
 	segs = segs[1:]
-	if hasKey {
+	if hasKey && set == users {
+		// users('{id or userPrincipalName}'): how az addresses a UPN
+		// that starts with "$".
+		id, err := parseStringKey(key)
+		if err != nil || id == "" {
+			return target{}, unknownSegment(name + "(" + key)
+		}
+		t.key = id
+	} else if hasKey {
 		appID, err := parseAppIDKey(key)
 		if err != nil || set == directoryObjects {
 			return target{}, unknownSegment(name + "(" + key)
@@ -145,6 +170,17 @@ func parseAppIDKey(key string) (string, error) {
 	}
 	prop, lit, ok := strings.Cut(inner, "=")
 	if !ok || !strings.EqualFold(strings.TrimSpace(prop), "appId") {
+		return "", errInvalidValue
+	}
+	return parseStringKey(lit + ")")
+}
+
+// parseStringKey parses a key that is an OData string literal (quoted,
+// a doubled quote standing for one): the part after "(" up to the
+// closing ")".
+func parseStringKey(key string) (string, error) {
+	lit, ok := strings.CutSuffix(key, ")")
+	if !ok {
 		return "", errInvalidValue
 	}
 	p := &filterParser{s: strings.TrimSpace(lit)}

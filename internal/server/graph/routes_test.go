@@ -23,7 +23,8 @@ func TestRouteTable(t *testing.T) {
 		if !strings.HasPrefix(rt.permission, "Microsoft.Graph/") || rt.handle == nil {
 			t.Errorf("route %s has permission %q and handler %v", key, rt.permission, rt.handle != nil)
 		}
-		if rt.method == "GET" != strings.HasSuffix(rt.permission, "/read") && rt.action != "getbyids" {
+		// getByIds and getMemberGroups are reads sent as POST.
+		if rt.method == "GET" != strings.HasSuffix(rt.permission, "/read") && rt.action != "getbyids" && rt.action != "getmembergroups" {
 			t.Errorf("route %s: a %s needs a matching read/write permission, has %q", key, rt.method, rt.permission)
 		}
 	}
@@ -45,7 +46,13 @@ func TestParseTarget(t *testing.T) {
 		{path: "/v1.0/applications(appid = '" + id + "')/addPassword", want: target{set: applications, key: id, byAppID: true, action: "addpassword"}},
 		{path: "/v1.0/directoryObjects/getByIds", want: target{set: directoryObjects, action: "getbyids"}},
 		{path: "/v1.0/directoryobjects/microsoft.graph.getByIds", want: target{set: directoryObjects, action: "getbyids"}},
-		{path: "/v1.0/users", err: true},
+		{path: "/v1.0/users", want: target{set: users}},
+		{path: "/v1.0/users/someone@example.com", want: target{set: users, key: "someone@example.com"}},
+		{path: "/v1.0/Users('$x''y@example.com')", want: target{set: users, key: "$x'y@example.com"}},
+		{path: "/v1.0/users/" + id + "/getMemberGroups", want: target{set: users, key: id, action: "getmembergroups"}},
+		{path: "/v1.0/users('')", err: true},
+		{path: "/v1.0/users(x)", err: true},
+		{path: "/v1.0/groups", err: true},
 		{path: "/beta/applications", err: true},
 		{path: "/v1.0/applications(appId='x'", err: true},
 		{path: "/v1.0/applications(displayName='x')", err: true},
@@ -65,6 +72,18 @@ func TestParseTarget(t *testing.T) {
 				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseTargetMe: every path under /me is refused, whatever follows.
+func TestParseTargetMe(t *testing.T) {
+	for _, path := range []string{"/v1.0/me", "/v1.0/me/", "/v1.0/ME/ownedObjects", "/v1.0/me/memberOf/x", "/v1.0/me(x)"} {
+		if _, err := parseTarget(path); !errors.Is(err, errDelegatedOnly) {
+			t.Errorf("%s: err = %v, want the delegated-only error", path, err)
+		}
+	}
+	if _, err := parseTarget("/v1.0/meow"); !errors.Is(err, errUnknownSegment) {
+		t.Errorf("/v1.0/meow: err = %v, want unknown segment", err)
 	}
 }
 
@@ -105,6 +124,7 @@ func TestErrorTable(t *testing.T) {
 	for _, e := range []*errdefs.Error{
 		errUnknownSegment, errMethodNotAllowed, errInvalidObjectID, errUnknownProperty, errUnsupportedProperty,
 		errInvalidValue, errInvalidFilter, errUnsupportedQuery, errInvalidQuery, errDuplicateOption, errDenied,
+		errDelegatedOnly, errUserNotFound,
 	} {
 		if _, ok := reasons[e.Reason]; !ok {
 			t.Errorf("no wire mapping for %s", e.Reason)
