@@ -71,9 +71,12 @@ func (s *Server) basicSubject(ctx context.Context, reg registry.Registry, user, 
 		return s.tokenSubject(ctx, reg, pass, "")
 	case strings.EqualFold(user, reg.Name):
 		// The same answer for a wrong password and a disabled admin user:
-		// an unauthenticated caller learns nothing of the registry.
+		// an unauthenticated caller learns nothing of the registry. ACR's
+		// words are its generic ones (docker prints "unauthorized:
+		// authentication required, visit https://aka.ms/acr/authorization
+		// for more information.", Azure/azure-cli#29659).
 		if !reg.AdminUserEnabled || !s.registries.CheckAdmin(ctx, reg, user, pass) {
-			return subject{}, ErrUnauthorized.WithMessage("Invalid username or password.")
+			return subject{}, ErrUnauthorized
 		}
 		return subject{kind: adminSubject, id: reg.Name, ckid: adminFingerprint(reg)}, nil
 	case !resourceid.IsGUID(user):

@@ -171,17 +171,19 @@ func (r reply) token() tokenBody {
 }
 
 // errorCode returns the code of an OCI error body.
-func (r reply) errorCode() string {
+func (r reply) errorCode() string { return r.errorEntry().Code }
+
+// errorMessage returns the message of an OCI error body.
+func (r reply) errorMessage() string { return r.errorEntry().Message }
+
+func (r reply) errorEntry() (e struct{ Code, Message string }) {
 	var b struct {
-		Errors []struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"errors"`
+		Errors []struct{ Code, Message string } `json:"errors"`
 	}
 	if err := json.Unmarshal(r.body, &b); err != nil || len(b.Errors) != 1 {
-		return ""
+		return e
 	}
-	return b.Errors[0].Code
+	return b.Errors[0]
 }
 
 type tokenBody struct {

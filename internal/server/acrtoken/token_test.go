@@ -147,7 +147,7 @@ func TestAdminUser(t *testing.T) {
 		t.Errorf("admin *: %+v", got)
 	}
 	rep := e.basicToken(reg, "AdminReg", "wrong")
-	if rep.status != http.StatusUnauthorized || rep.errorCode() != "UNAUTHORIZED" {
+	if rep.status != http.StatusUnauthorized || rep.errorCode() != "UNAUTHORIZED" || rep.errorMessage() != acrtoken.AuthenticationRequired {
 		t.Fatalf("wrong password: %d %s", rep.status, rep.body)
 	}
 	if ch := rep.header.Get("WWW-Authenticate"); ch != `Basic realm="adminreg.azurecr.localhost"` {
@@ -175,7 +175,7 @@ func TestAdminUser(t *testing.T) {
 	if _, err := e.authenticate(reg, "Bearer "+tok, "repository:app:pull"); !isUnauthorized(err) {
 		t.Errorf("bearer after disabling: %v", err)
 	}
-	if rep := e.basicToken(reg, "AdminReg", "regenerated", "repository:app:pull"); rep.status != http.StatusUnauthorized {
+	if rep := e.basicToken(reg, "AdminReg", "regenerated", "repository:app:pull"); rep.status != http.StatusUnauthorized || rep.errorMessage() != acrtoken.AuthenticationRequired {
 		t.Errorf("disabled admin: %d %s", rep.status, rep.body)
 	}
 }
