@@ -5,7 +5,7 @@
 # fuzz target, and the OCI distribution-spec conformance suite.
 #
 # Run as root on a fresh Debian machine it installs what the tests need
-# (skopeo, runc, busybox-static, podman, and Azure's own clients: Debian's
+# (skopeo, runc, busybox-static, podman, docker.io, and Azure's own clients: Debian's
 # azure-cli with the Azure SDK for Python it brings, Node.js for the Azure SDK
 # for JavaScript, which the tests take from npm) and adds the /etc/hosts entries that let third-party clients
 # reach registry login servers. Otherwise the tests that need them are
@@ -25,10 +25,15 @@ if [ "$(id -u)" = 0 ]; then
 	command -v podman >/dev/null || missing+=(podman)
 	dpkg -s azure-cli >/dev/null 2>&1 || missing+=(azure-cli)
 	command -v npm >/dev/null || missing+=(nodejs npm)
-	if [ ${#missing[@]} -gt 0 ]; then
-		echo "==> installing ${missing[*]}"
+	# Debian's docker.io for the docker client tests (each starts its own
+	# dockerd); without recommends, which add needrestart and apparmor.
+	lean=()
+	command -v dockerd >/dev/null || lean+=(docker.io)
+	if [ ${#missing[@]} -gt 0 ] || [ ${#lean[@]} -gt 0 ]; then
+		echo "==> installing ${missing[*]} ${lean[*]}"
 		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+		[ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+		[ ${#lean[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
 	fi
 	if ! getent hosts conformance.azurecr.localhost >/dev/null; then
 		echo "==> adding registry login servers to /etc/hosts"

@@ -1,7 +1,7 @@
 // Package azureclients runs Azure's own clients, unmodified, against the
 // built cerulean binary: Debian's azure-cli, the Azure SDKs for Python
-// (as Debian ships them with azure-cli) and JavaScript (from npm), and
-// podman. The server answers as Azure's public endpoints
+// (as Debian ships them with azure-cli) and JavaScript (from npm), podman
+// and docker (Debian's docker.io, a daemon per test). The server answers as Azure's public endpoints
 // (serve --azure-hostnames on 127.0.0.1:443); the tests change only DNS
 // (/etc/hosts, restored afterwards) and trust (the local CA), as a user
 // would.
