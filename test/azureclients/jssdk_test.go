@@ -73,6 +73,13 @@ func TestJavaScriptSDKSeed(t *testing.T) {
 	const group, registry, containerGroup = "jsResourceGroup", "jsregistry", "jscontainer"
 	loginServer := registry + ".azurecr.io"
 	e.hosts(t, loginServer)
+	// Containers outlive the server by design: if the script stops half
+	// way, its group must not keep running after the test.
+	t.Cleanup(func() {
+		cmd := exec.Command(az, "container", "delete", "--resource-group", group, "--name", containerGroup, "--yes", "-o", "none")
+		cmd.Env = append(append([]string{}, e.vars...), owner...)
+		_ = cmd.Run()
+	})
 	out := e.must(t, []string{
 		"AZURE_TENANT_ID=" + c.TenantID, "AZURE_SUBSCRIPTION_ID=" + c.SubscriptionID,
 		"AZURE_CLIENT_ID=" + c.AppID, "AZURE_CLIENT_SECRET=" + c.Password,
