@@ -37,7 +37,13 @@ type jsSummary struct {
 		Digest, Architecture, OperatingSystem string
 		Tags                                  []string
 	}
-	Tag            struct{ Name, Digest, RepositoryName, RegistryLoginServer string }
+	Tag                  struct{ Name, Digest, RepositoryName, RegistryLoginServer string }
+	PullDownloadedConfig bool
+	PullUpload           struct {
+		Refused    bool
+		StatusCode int
+		Name       string
+	}
 	ContainerGroup struct {
 		ProvisioningState, State, Logs string
 		ExitCode                       *int
@@ -80,7 +86,7 @@ func TestJavaScriptSDKSeed(t *testing.T) {
 		cmd.Env = append(append([]string{}, e.vars...), owner...)
 		_ = cmd.Run()
 	})
-	out := e.must(t, []string{
+	out, errOut, code := e.run(t, []string{
 		"AZURE_TENANT_ID=" + c.TenantID, "AZURE_SUBSCRIPTION_ID=" + c.SubscriptionID,
 		"AZURE_CLIENT_ID=" + c.AppID, "AZURE_CLIENT_SECRET=" + c.Password,
 		"SEED_PUSH_APP_ID=" + push.appID, "SEED_PUSH_OBJECT_ID=" + push.objectID, "SEED_PUSH_PASSWORD=" + push.password,
@@ -88,6 +94,10 @@ func TestJavaScriptSDKSeed(t *testing.T) {
 		"SEED_RESOURCE_GROUP=" + group, "SEED_REGISTRY=" + registry, "SEED_CONTAINER_GROUP=" + containerGroup,
 		"SEED_BUSYBOX=" + busybox,
 	}, node, filepath.Join(dir, "seed.mjs"))
+	t.Logf("seed.mjs stderr:\n%s", errOut)
+	if code != 0 {
+		t.Fatalf("seed.mjs: exit %d", code)
+	}
 	var s jsSummary
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatalf("seed.mjs output: %v\n%s", err, out)
@@ -141,6 +151,14 @@ func TestJavaScriptSDKSeed(t *testing.T) {
 	}
 	if s.Tag.Name != "v1" || s.Tag.Digest != digest || s.Tag.RepositoryName != "hello-js" || s.Tag.RegistryLoginServer != loginServer {
 		fail("getTagProperties", s.Tag, "v1 "+digest+" hello-js "+loginServer)
+	}
+	if !s.PullDownloadedConfig {
+		t.Error("downloadBlob as the pull principal did not return the config pushed")
+	}
+	// ACR's token service grants the pull principal only pull; the upload
+	// is then refused with 401 insufficient_scope.
+	if u := s.PullUpload; !u.Refused || u.StatusCode != 401 || u.Name != "RestError" {
+		fail("uploadBlob as the pull principal", u, "refused: RestError 401")
 	}
 
 	g := s.ContainerGroup

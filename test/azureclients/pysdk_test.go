@@ -55,7 +55,10 @@ func TestPythonSDKRegistry(t *testing.T) {
 	}
 	py := func(t *testing.T, out any, args ...string) {
 		t.Helper()
-		stdout := e.must(t, vars, python, append([]string{"testdata/python/registry.py"}, args...)...)
+		stdout, stderr, code := e.run(t, vars, python, append([]string{"testdata/python/registry.py"}, args...)...)
+		if code != 0 || stderr != "" {
+			t.Fatalf("registry.py %v: exit %d\n%s", args, code, stderr)
+		}
 		if err := json.Unmarshal([]byte(stdout), out); err != nil {
 			t.Fatalf("registry.py %v: %v\n%s", args, err, stdout)
 		}

@@ -180,6 +180,20 @@ for await (const m of reader.getRepository(repository).listManifestProperties())
   summary.manifests.push({ digest: m.digest, tags: m.tags, architecture: m.architecture, operatingSystem: m.operatingSystem });
 }
 const tagProps = await reader.getArtifact(repository, tag).getTagProperties(tag);
+// AcrPull reads blobs but may not push them: the registry refuses.
+const pullContent = new ContainerRegistryContentClient(endpoint, repository, pullCredential, {
+  audience: KnownContainerRegistryAudience.AzureResourceManagerPublicCloud,
+});
+const downloaded = await pullContent.downloadBlob(uploadedConfig.digest);
+const chunks = [];
+for await (const chunk of downloaded.content) chunks.push(chunk);
+summary.pullDownloadedConfig = Buffer.concat(chunks).equals(config);
+try {
+  await pullContent.uploadBlob(Buffer.from("not allowed"));
+  summary.pullUpload = { refused: false };
+} catch (e) {
+  summary.pullUpload = { refused: true, statusCode: e.statusCode, name: e.name };
+}
 summary.tag = { name: tagProps.name, digest: tagProps.digest, repositoryName: tagProps.repositoryName, registryLoginServer: tagProps.registryLoginServer };
 
 // ACI runs the image with the pull principal's credentials.
