@@ -2,6 +2,7 @@ package azureclients
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,7 +158,7 @@ func TestJavaScriptSDKSeed(t *testing.T) {
 	}
 	// ACR's token service grants the pull principal only pull; the upload
 	// is then refused with 401 insufficient_scope.
-	if u := s.PullUpload; !u.Refused || u.StatusCode != 401 || u.Name != "RestError" {
+	if u := s.PullUpload; !u.Refused || u.StatusCode != http.StatusUnauthorized || u.Name != "RestError" {
 		fail("uploadBlob as the pull principal", u, "refused: RestError 401")
 	}
 
