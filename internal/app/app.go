@@ -192,8 +192,7 @@ func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
 			}
 			return
 		}
-		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-		switch strings.ToLower(first) {
+		switch strings.ToLower(firstSegment(r.URL.Path)) {
 		case "subscriptions", "providers", "tenants":
 			armH.ServeHTTP(w, r)
 		case "v1.0":
@@ -209,6 +208,15 @@ func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
 			loginH.ServeHTTP(w, r)
 		}
 	})
+}
+
+// firstSegment is the path's first segment, which picks the surface.
+// Leading slashes are one: the Azure SDK for JavaScript puts a resource id
+// where a path template says /{scope}/providers/…, so it asks for
+// //subscriptions/…, and ARM answers that as /subscriptions/….
+func firstSegment(path string) string {
+	first, _, _ := strings.Cut(strings.TrimLeft(path, "/"), "/")
+	return first
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener

@@ -43,6 +43,11 @@ func newEnv(t testing.TB) *env {
 	e := &env{protos: map[string]int{}}
 	e.Env = servertest.New(t, servertest.Options{Handler: e.handler})
 	e.owner = &actor{Principal: e.Owner, token: e.IssueToken(t, e.Identity, e.Owner, armResource)}
+	// ARM answers every path itself: a redirect (login's ServeMux cleaning
+	// a path ARM should have taken) is a bug to see, not to follow. Azure's
+	// SDK for JavaScript does not resend the bearer token after one.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	e.H1.CheckRedirect, e.H2.CheckRedirect = noRedirect, noRedirect
 	return e
 }
 
@@ -54,7 +59,7 @@ func (e *env) handler(s *servertest.Env) http.Handler {
 		e.mu.Lock()
 		e.protos[r.Proto]++
 		e.mu.Unlock()
-		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		first, _, _ := strings.Cut(strings.TrimLeft(r.URL.Path, "/"), "/")
 		switch strings.ToLower(first) {
 		case "subscriptions", "providers", "tenants":
 			armH.ServeHTTP(w, r)

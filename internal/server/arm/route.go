@@ -16,9 +16,12 @@ const maxSegments = 40
 var errBadPath = errors.New("malformed path")
 
 // splitPath splits an escaped request path into unescaped segments. A
-// trailing slash is tolerated; an empty or undecodable segment is not.
+// trailing slash is tolerated, and so are leading ones (as ARM does: the
+// Azure SDK for JavaScript fills a /{scope}/… template with a resource id,
+// which starts with a slash of its own); an empty or undecodable segment
+// is not.
 func splitPath(escaped string) ([]string, error) {
-	p := strings.TrimPrefix(escaped, "/")
+	p := strings.TrimLeft(escaped, "/")
 	p = strings.TrimSuffix(p, "/")
 	if p == "" {
 		return nil, errBadPath
