@@ -44,7 +44,9 @@ func TestAzureCLIExec(t *testing.T) {
 	pc := e.podman(t, podman, loginServer)
 	pc.login(t, loginServer, user, password)
 	long := loginServer + "/waits:v1"
-	pc.build(t, long, busybox, "echo ready; /bin/busybox sleep 300")
+	// The shell is PID 1, which ignores SIGTERM without a handler: the trap
+	// lets a delete stop it at once rather than after the kill timeout.
+	pc.build(t, long, busybox, "trap 'exit 0' TERM; echo ready; /bin/busybox sleep 300 & wait")
 	pc.must(t, "push", long)
 	short := loginServer + "/once:v1"
 	pc.build(t, short, busybox, "echo attached-output; /bin/busybox sleep 3")
