@@ -9,6 +9,7 @@ package cli
 // access token of the command's scope), the admin user, a prompt.
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -118,9 +119,8 @@ func (d *acrData) registry() (*acrRegistry, error) {
 
 // registryNamed finds a registry through ARM. When the caller cannot see
 // it there (an AcrPull principal has no read access to the resource), az
-// builds the login server from the cloud's registry suffix instead; here
-// that is CERULEAN_REGISTRY_DOMAIN (the server's setting, default
-// azurecr.localhost) and CERULEAN_ENDPOINT's port.
+// builds the login server from the cloud's registry suffix instead
+// (registrySuffix).
 func (d *acrData) registryNamed(name string) (*acrRegistry, error) {
 	group, err := d.i.registryGroup(d.s, name)
 	// registryGroup's "not found" is az's ResourceNotFound text, the one
@@ -132,7 +132,7 @@ func (d *acrData) registryNamed(name string) (*acrRegistry, error) {
 		if suffix := d.i.args.str("tenant_suffix"); suffix != "" {
 			server += "-" + strings.ToLower(suffix)
 		}
-		r, err := d.open(name, "", server+d.i.app.registrySuffix(), nil)
+		r, err := d.open(name, "", server+d.i.app.registrySuffix(d.i.ctx), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -150,17 +150,45 @@ func (d *acrData) registryNamed(name string) (*acrRegistry, error) {
 }
 
 // registrySuffix is the login server suffix of Cerulean's registries
-// (az's cloud.suffixes.acr_login_server_endpoint).
-func (a *app) registrySuffix() string {
-	domain := a.env("CERULEAN_REGISTRY_DOMAIN")
-	if domain == "" {
-		domain = "azurecr.localhost"
-	}
-	suffix := "." + strings.ToLower(domain)
+// (az's cloud.suffixes.acr_login_server_endpoint): "." and registryDomain,
+// with CERULEAN_ENDPOINT's port.
+func (a *app) registrySuffix(ctx context.Context) string {
+	suffix := "." + a.registryDomain(ctx)
 	if u, err := url.Parse(a.settings.endpoint); err == nil && u.Port() != "" && u.Port() != "443" {
 		suffix += ":" + u.Port()
 	}
 	return suffix
+}
+
+// defaultRegistryDomain is the server's default --registry-domain.
+const defaultRegistryDomain = "azurecr.localhost"
+
+// registryDomain is the parent domain of the server's registry login
+// servers: CERULEAN_REGISTRY_DOMAIN when set, otherwise what the server's
+// cloud metadata says (suffixes.acrLoginServer: azurecr.io when it
+// answers as Azure, as az knows it from its cloud), otherwise the server's
+// default. The server is asked once per run.
+func (a *app) registryDomain(ctx context.Context) string {
+	if d := a.env("CERULEAN_REGISTRY_DOMAIN"); d != "" {
+		return strings.ToLower(d)
+	}
+	if a.cloudRegistryDomain != "" {
+		return a.cloudRegistryDomain
+	}
+	domain := defaultRegistryDomain
+	c, err := a.newClient()
+	if err == nil {
+		var md arm.CloudMetadata
+		md, err = c.CloudMetadata(ctx)
+		if s := strings.TrimPrefix(md.Suffixes["acrLoginServer"], "."); err == nil && s != "" {
+			domain = strings.ToLower(s)
+		}
+	}
+	if err != nil {
+		a.log.debugf(logACRDocker, "Cannot read the server's cloud metadata, assuming registry domain %s: %v", domain, err)
+	}
+	a.cloudRegistryDomain = domain
+	return domain
 }
 
 // open builds the data-plane client of a login server.
