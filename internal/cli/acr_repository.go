@@ -363,7 +363,7 @@ type manifestSummary struct {
 }
 
 // az acr repository show-manifests (deprecated for 'acr manifest
-// metadata list'): digest, tags and timestamp of each manifest, or the
+// list-metadata', as az 2.45 names it): digest, tags and timestamp of each manifest, or the
 // manifest attributes with --detail.
 func acrRepositoryShowManifestsCommand() *command {
 	return &command{
@@ -372,7 +372,7 @@ func acrRepositoryShowManifestsCommand() *command {
 		subscription: true,
 		args:         repoArgs(withRequired(repoRepositoryArg), repoTopArg, repoOrderbyArg, repoDetailArg),
 		run: func(i *inv) (any, error) {
-			i.app.log.warnf(logKnack, "This command has been deprecated and will be removed in a future release. Use 'acr manifest metadata list' instead.")
+			i.app.log.warnf(logKnack, "This command has been deprecated and will be removed in a future release. Use 'acr manifest list-metadata' instead.")
 			items, err := i.listRepositoryItems("_manifests", "manifests")
 			if err != nil || i.args.flag("detail") {
 				return items, err

@@ -233,14 +233,15 @@ func (d *acrData) credentials(r *acrRegistry, username, password string, req cre
 		i.app.log.warnf(logACRDocker, "Obtained registry login server '%s' from service. The specified suffix '%s' is ignored.", ls, suffix)
 	}
 	challenge, err := r.data.Ping(i.ctx)
+	hint := connectRecommendation
 	if err == nil && r.arm == nil && challenge.StatusCode == http.StatusNotFound {
 		// ARM does not show the registry and the server, reached, says no
-		// registry has the guessed login server (404 NAME_UNKNOWN): the
-		// registry does not exist, which is what ARM's answer said. (In
-		// Azure the name would not resolve and az could only say it cannot
-		// connect; here the server is known to be up.)
-		i.app.log.debugf(logACRDocker, "Registry login server '%s' answered 404: no registry has it.", ls)
-		return client.RegistryCredential{}, &cliError{msg: r.notFound}
+		// registry has the guessed login server (404 NAME_UNKNOWN). In
+		// Azure that name would not resolve, and az says it cannot
+		// connect: so does this az, with a hint that fits (az's points at
+		// az acr check-health, which Cerulean does not have).
+		err = fmt.Errorf("registry login server '%s' answered 404: no registry has it", ls)
+		hint = fmt.Sprintf("The Cerulean server has no registry named '%s'. To list the registries you can see, run 'az acr list'.", r.name)
 	}
 	if err != nil {
 		i.app.log.debugf(logACRDocker, "Could not connect to registry login server. Exception: %v", err)
@@ -249,7 +250,7 @@ func (d *acrData) credentials(r *acrRegistry, username, password string, req cre
 		}
 		return client.RegistryCredential{}, &cliError{
 			msg:             fmt.Sprintf("Could not connect to the registry login server '%s'. Please verify that the registry exists and the URL 'https://%s/v2/' is reachable from your environment.", ls, ls),
-			recommendations: []string{connectRecommendation}}
+			recommendations: []string{hint}}
 	}
 	if challenge.StatusCode == http.StatusForbidden {
 		return client.RegistryCredential{}, errorf("Looks like you don't have access to registry '%s'. To see configured firewall rules, run 'az acr show --query networkRuleSet --name %s'. To see if public network access is enabled, run 'az acr show --query publicNetworkAccess'.Please refer to https://aka.ms/acr/errors#connectivity_forbidden_error for more information.", ls, r.name)

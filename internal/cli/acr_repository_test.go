@@ -362,10 +362,15 @@ func TestACRLoginServerFallback(t *testing.T) {
 		t.Errorf("list %q", out)
 	}
 	// A name no registry has: ARM does not show it and its guessed login
-	// server answers 404, so it does not exist (az's ResourceNotFound).
+	// server answers 404, so it does not exist. In Azure the name would
+	// not resolve: az says it cannot connect.
 	for _, cmd := range [][]string{{"acr", "login", "-n", "nosuchregistry"}, {"acr", "repository", "list", "-n", "nosuchregistry"}} {
 		_, errs, code := e.run(cmd...)
-		want := "ERROR: The resource with name 'nosuchregistry' and type 'Microsoft.ContainerRegistry/registries' could not be found in subscription 'Cerulean (" + fakeSubscription + ")'.\n"
+		ls := "nosuchregistry.azurecr.localhost:" + port
+		want := "WARNING: The resource with name 'nosuchregistry' and type 'Microsoft.ContainerRegistry/registries' could not be found in subscription 'Cerulean (" + fakeSubscription + ")'.\n" +
+			"Using '" + ls + "' as the default registry login server.\n" +
+			"ERROR: Could not connect to the registry login server '" + ls + "'. Please verify that the registry exists and the URL 'https://" + ls + "/v2/' is reachable from your environment.\n" +
+			"The Cerulean server has no registry named 'nosuchregistry'. To list the registries you can see, run 'az acr list'.\n"
 		if code != 1 || errs != want {
 			t.Errorf("az %s: %d\n%s\nwant\n%s", strings.Join(cmd, " "), code, errs, want)
 		}

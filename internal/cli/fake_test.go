@@ -62,7 +62,7 @@ type fakeAzure struct {
 	// registryDomain is the acrLoginServer suffix of the cloud metadata
 	// (azurecr.localhost when empty).
 	registryDomain string
-	aci         *fakeACI                 // container groups; see container_fake_test.go
+	aci            *fakeACI // container groups; see container_fake_test.go
 }
 
 func newFakeAzure() *fakeAzure {
