@@ -23,8 +23,8 @@ type parityCase struct {
 	// registry's resource, only its data).
 	as   string
 	args []string
-	// format is json (compared structurally), table, tsv or text (no -o:
-	// compared as text).
+	// format is json (compared structurally), table, tsv, yaml or text
+	// (no -o added: compared as text).
 	format string
 	// vary lists the JSON paths (see normPath) whose values may differ
 	// between the two runs, each with the reason; keys and types must
@@ -159,6 +159,17 @@ func TestOutputParity(t *testing.T) {
 		{args: []string{"acr", "repository", "show", "--name", registry, "--image", "parityimage:v1"}, format: "table"},
 		{args: []string{"ad", "app", "list", "--display-name", "parity-push-sp"}, format: "table"},
 		{args: []string{"container", "show", "--resource-group", group, "--name", cg}, format: "tsv"},
+		{args: []string{"container", "show", "--resource-group", group, "--name", cg}, format: "yaml"},
+		{args: []string{"acr", "show", "--name", registry}, format: "yaml"},
+		{args: []string{"group", "list"}, format: "yaml"},
+
+		// --query, where numbers and projections are printed by az's own rules.
+		{args: []string{"container", "show", "--resource-group", group, "--name", cg, "--query", "containers[0].resources.requests", "-o", "tsv"}, format: "text"},
+		{args: []string{"container", "show", "--resource-group", group, "--name", cg, "--query", "containers[0].resources.requests.cpu", "-o", "json"}, format: "text"},
+		{args: []string{"container", "list", "--query", "[].{name:name, cpu:containers[0].resources.requests.cpu, state:instanceView.state}", "-o", "table"}, format: "text"},
+		{args: []string{"group", "list", "--query", "[].{Name:name, Location:location}", "-o", "table"}, format: "text"},
+		{args: []string{"acr", "show", "--name", registry, "--query", "{sku:sku.name, admin:adminUserEnabled}", "-o", "tsv"}, format: "text"},
+		{args: []string{"acr", "repository", "show-tags", "--name", registry, "--repository", "parityimage", "--detail", "--query", "[].{tag:name, size:size}", "-o", "json"}, format: "text"},
 		{args: []string{"group", "list"}, format: "table"},
 		{args: []string{"group", "list"}, format: "tsv"},
 		{args: []string{"acr", "show", "--name", registry}, format: "table"},
@@ -179,7 +190,7 @@ func TestOutputParity(t *testing.T) {
 		if pcase.as != "" {
 			name = "(as " + pcase.as + ") " + name
 		}
-		if pcase.format != "" {
+		if pcase.format != "" && pcase.format != "text" {
 			name += " -o " + pcase.format
 		}
 		if pcase.skip != "" {
@@ -192,7 +203,7 @@ func TestOutputParity(t *testing.T) {
 		case "":
 			format = "json"
 			fallthrough
-		case "table", "tsv":
+		case "table", "tsv", "yaml":
 			args = append(append([]string{}, args...), "-o", format)
 		}
 		realOut, realErr, realCode, cerOut, cerErr, cerCode := run(pcase.as, args)
