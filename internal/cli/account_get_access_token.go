@@ -73,20 +73,20 @@ func runGetAccessToken(i *inv) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// As az 2.45 prints it: the POSIX expires_on of later versions is not
+	// there.
 	type result struct {
 		AccessToken  string `json:"accessToken"`
 		ExpiresOn    string `json:"expiresOn"`
-		ExpiresOnInt int64  `json:"expires_on"`
 		Subscription string `json:"subscription,omitempty"`
 		Tenant       string `json:"tenant"`
 		TokenType    string `json:"tokenType"`
 	}
 	r := result{
-		AccessToken:  tok.AccessToken,
-		ExpiresOn:    tok.ExpiresOn.In(time.Local).Format("2006-01-02 15:04:05.000000"),
-		ExpiresOnInt: tok.ExpiresOn.Unix(),
-		Tenant:       tokenTenant,
-		TokenType:    "Bearer",
+		AccessToken: tok.AccessToken,
+		ExpiresOn:   tok.ExpiresOn.In(time.Local).Format("2006-01-02 15:04:05.000000"),
+		Tenant:      tokenTenant,
+		TokenType:   "Bearer",
 	}
 	if tenant == "" {
 		r.Subscription = s.account.ID

@@ -293,7 +293,7 @@ func (d *acrData) findRegistry(nameOrServer string) (*acrRegistry, error) {
 // registry domain of this Cerulean (registrySuffix without its port).
 func (d *acrData) isCeruleanLoginServer(loginServer string) bool {
 	host := loginHost(strings.ToLower(loginServer))
-	suffix := loginHost(strings.TrimPrefix(d.i.app.registrySuffix(), "."))
+	suffix := loginHost(strings.TrimPrefix(d.i.app.registrySuffix(d.i.ctx), "."))
 	return strings.HasSuffix(host, "."+suffix)
 }
 

@@ -39,7 +39,6 @@ type registryOut struct {
 	NetworkRuleBypassOptions   string             `json:"networkRuleBypassOptions"`
 	ZoneRedundancy             string             `json:"zoneRedundancy"`
 	AnonymousPullEnabled       bool               `json:"anonymousPullEnabled"`
-	MetadataSearch             *string            `json:"metadataSearch"`
 	ResourceGroup              *string            `json:"resourceGroup,omitempty"`
 }
 

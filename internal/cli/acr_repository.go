@@ -120,9 +120,9 @@ func (d *acrData) request(r *acrRegistry, cred client.RegistryCredential, method
 			case http.StatusNoContent:
 				return nil, "", nil
 			case http.StatusUnauthorized, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusConflict:
-				return nil, "", &cliError{msg: registryErrorMessage(registryStatusMessages[resp.StatusCode], resp), status: resp.StatusCode}
+				return nil, "", &cliError{msg: registryErrorMessage(registryStatusMessages[resp.StatusCode], resp, d.i.app.now()), status: resp.StatusCode}
 			default:
-				last = registryErrorMessage(fmt.Sprintf("Could not %s the requested data.", strings.ToLower(method)), resp)
+				last = registryErrorMessage(fmt.Sprintf("Could not %s the requested data.", strings.ToLower(method)), resp, d.i.app.now())
 			}
 		}
 		d.i.app.log.debugf(logACRDocker, "Retrying %d with exception %s", attempt, last)
@@ -175,8 +175,9 @@ func pickResult(body []byte, index string) (json.RawMessage, error) {
 
 // registryErrorMessage is parse_error_message: "Error: <the server's
 // errors[0].message>" (or the default), ending with a period, then the
-// correlation id when the response has one.
-func registryErrorMessage(def string, resp *client.RegistryResponse) string {
+// correlation id when the response has one, the whole then prefixed with
+// the time (acr/_format.py add_timestamp: str(datetime.utcnow())).
+func registryErrorMessage(def string, resp *client.RegistryResponse, now time.Time) string {
 	msg := def
 	var env struct {
 		Errors []struct {
@@ -190,7 +191,7 @@ func registryErrorMessage(def string, resp *client.RegistryResponse) string {
 		msg += "."
 	}
 	if id := resp.Header.Get("x-ms-correlation-request-id"); id != "" {
-		msg = fmt.Sprintf("%s Correlation ID: %s.", msg, id)
+		msg = fmt.Sprintf("%s %s Correlation ID: %s.", pyDatetime(now), msg, id)
 	}
 	return msg
 }
@@ -362,7 +363,7 @@ type manifestSummary struct {
 }
 
 // az acr repository show-manifests (deprecated for 'acr manifest
-// metadata list'): digest, tags and timestamp of each manifest, or the
+// list-metadata', as az 2.45 names it): digest, tags and timestamp of each manifest, or the
 // manifest attributes with --detail.
 func acrRepositoryShowManifestsCommand() *command {
 	return &command{
@@ -371,7 +372,7 @@ func acrRepositoryShowManifestsCommand() *command {
 		subscription: true,
 		args:         repoArgs(withRequired(repoRepositoryArg), repoTopArg, repoOrderbyArg, repoDetailArg),
 		run: func(i *inv) (any, error) {
-			i.app.log.warnf(logKnack, "This command has been deprecated and will be removed in a future release. Use 'acr manifest metadata list' instead.")
+			i.app.log.warnf(logKnack, "This command has been deprecated and will be removed in a future release. Use 'acr manifest list-metadata' instead.")
 			items, err := i.listRepositoryItems("_manifests", "manifests")
 			if err != nil || i.args.flag("detail") {
 				return items, err

@@ -9,6 +9,7 @@ package cli
 // access token of the command's scope), the admin user, a prompt.
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -118,9 +119,8 @@ func (d *acrData) registry() (*acrRegistry, error) {
 
 // registryNamed finds a registry through ARM. When the caller cannot see
 // it there (an AcrPull principal has no read access to the resource), az
-// builds the login server from the cloud's registry suffix instead; here
-// that is CERULEAN_REGISTRY_DOMAIN (the server's setting, default
-// azurecr.localhost) and CERULEAN_ENDPOINT's port.
+// builds the login server from the cloud's registry suffix instead
+// (registrySuffix).
 func (d *acrData) registryNamed(name string) (*acrRegistry, error) {
 	group, err := d.i.registryGroup(d.s, name)
 	// registryGroup's "not found" is az's ResourceNotFound text, the one
@@ -132,7 +132,7 @@ func (d *acrData) registryNamed(name string) (*acrRegistry, error) {
 		if suffix := d.i.args.str("tenant_suffix"); suffix != "" {
 			server += "-" + strings.ToLower(suffix)
 		}
-		r, err := d.open(name, "", server+d.i.app.registrySuffix(), nil)
+		r, err := d.open(name, "", server+d.i.app.registrySuffix(d.i.ctx), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -150,17 +150,45 @@ func (d *acrData) registryNamed(name string) (*acrRegistry, error) {
 }
 
 // registrySuffix is the login server suffix of Cerulean's registries
-// (az's cloud.suffixes.acr_login_server_endpoint).
-func (a *app) registrySuffix() string {
-	domain := a.env("CERULEAN_REGISTRY_DOMAIN")
-	if domain == "" {
-		domain = "azurecr.localhost"
-	}
-	suffix := "." + strings.ToLower(domain)
+// (az's cloud.suffixes.acr_login_server_endpoint): "." and registryDomain,
+// with CERULEAN_ENDPOINT's port.
+func (a *app) registrySuffix(ctx context.Context) string {
+	suffix := "." + a.registryDomain(ctx)
 	if u, err := url.Parse(a.settings.endpoint); err == nil && u.Port() != "" && u.Port() != "443" {
 		suffix += ":" + u.Port()
 	}
 	return suffix
+}
+
+// defaultRegistryDomain is the server's default --registry-domain.
+const defaultRegistryDomain = "azurecr.localhost"
+
+// registryDomain is the parent domain of the server's registry login
+// servers: CERULEAN_REGISTRY_DOMAIN when set, otherwise what the server's
+// cloud metadata says (suffixes.acrLoginServer: azurecr.io when it
+// answers as Azure, as az knows it from its cloud), otherwise the server's
+// default. The server is asked once per run.
+func (a *app) registryDomain(ctx context.Context) string {
+	if d := a.env("CERULEAN_REGISTRY_DOMAIN"); d != "" {
+		return strings.ToLower(d)
+	}
+	if a.cloudRegistryDomain != "" {
+		return a.cloudRegistryDomain
+	}
+	domain := defaultRegistryDomain
+	c, err := a.newClient()
+	if err == nil {
+		var md arm.CloudMetadata
+		md, err = c.CloudMetadata(ctx)
+		if s := strings.TrimPrefix(md.Suffixes["acrLoginServer"], "."); err == nil && s != "" {
+			domain = strings.ToLower(s)
+		}
+	}
+	if err != nil {
+		a.log.debugf(logACRDocker, "Cannot read the server's cloud metadata, assuming registry domain %s: %v", domain, err)
+	}
+	a.cloudRegistryDomain = domain
+	return domain
 }
 
 // open builds the data-plane client of a login server.
@@ -205,14 +233,15 @@ func (d *acrData) credentials(r *acrRegistry, username, password string, req cre
 		i.app.log.warnf(logACRDocker, "Obtained registry login server '%s' from service. The specified suffix '%s' is ignored.", ls, suffix)
 	}
 	challenge, err := r.data.Ping(i.ctx)
+	hint := connectRecommendation
 	if err == nil && r.arm == nil && challenge.StatusCode == http.StatusNotFound {
 		// ARM does not show the registry and the server, reached, says no
-		// registry has the guessed login server (404 NAME_UNKNOWN): the
-		// registry does not exist, which is what ARM's answer said. (In
-		// Azure the name would not resolve and az could only say it cannot
-		// connect; here the server is known to be up.)
-		i.app.log.debugf(logACRDocker, "Registry login server '%s' answered 404: no registry has it.", ls)
-		return client.RegistryCredential{}, &cliError{msg: r.notFound}
+		// registry has the guessed login server (404 NAME_UNKNOWN). In
+		// Azure that name would not resolve, and az says it cannot
+		// connect: so does this az, with a hint that fits (az's points at
+		// az acr check-health, which Cerulean does not have).
+		err = fmt.Errorf("registry login server '%s' answered 404: no registry has it", ls)
+		hint = fmt.Sprintf("The Cerulean server has no registry named '%s'. To list the registries you can see, run 'az acr list'.", r.name)
 	}
 	if err != nil {
 		i.app.log.debugf(logACRDocker, "Could not connect to registry login server. Exception: %v", err)
@@ -221,7 +250,7 @@ func (d *acrData) credentials(r *acrRegistry, username, password string, req cre
 		}
 		return client.RegistryCredential{}, &cliError{
 			msg:             fmt.Sprintf("Could not connect to the registry login server '%s'. Please verify that the registry exists and the URL 'https://%s/v2/' is reachable from your environment.", ls, ls),
-			recommendations: []string{connectRecommendation}}
+			recommendations: []string{hint}}
 	}
 	if challenge.StatusCode == http.StatusForbidden {
 		return client.RegistryCredential{}, errorf("Looks like you don't have access to registry '%s'. To see configured firewall rules, run 'az acr show --query networkRuleSet --name %s'. To see if public network access is enabled, run 'az acr show --query publicNetworkAccess'.Please refer to https://aka.ms/acr/errors#connectivity_forbidden_error for more information.", ls, r.name)

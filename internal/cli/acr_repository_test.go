@@ -362,10 +362,15 @@ func TestACRLoginServerFallback(t *testing.T) {
 		t.Errorf("list %q", out)
 	}
 	// A name no registry has: ARM does not show it and its guessed login
-	// server answers 404, so it does not exist (az's ResourceNotFound).
+	// server answers 404, so it does not exist. In Azure the name would
+	// not resolve: az says it cannot connect.
 	for _, cmd := range [][]string{{"acr", "login", "-n", "nosuchregistry"}, {"acr", "repository", "list", "-n", "nosuchregistry"}} {
 		_, errs, code := e.run(cmd...)
-		want := "ERROR: The resource with name 'nosuchregistry' and type 'Microsoft.ContainerRegistry/registries' could not be found in subscription 'Cerulean (" + fakeSubscription + ")'.\n"
+		ls := "nosuchregistry.azurecr.localhost:" + port
+		want := "WARNING: The resource with name 'nosuchregistry' and type 'Microsoft.ContainerRegistry/registries' could not be found in subscription 'Cerulean (" + fakeSubscription + ")'.\n" +
+			"Using '" + ls + "' as the default registry login server.\n" +
+			"ERROR: Could not connect to the registry login server '" + ls + "'. Please verify that the registry exists and the URL 'https://" + ls + "/v2/' is reachable from your environment.\n" +
+			"The Cerulean server has no registry named 'nosuchregistry'. To list the registries you can see, run 'az acr list'.\n"
 		if code != 1 || errs != want {
 			t.Errorf("az %s: %d\n%s\nwant\n%s", strings.Join(cmd, " "), code, errs, want)
 		}
@@ -375,11 +380,23 @@ func TestACRLoginServerFallback(t *testing.T) {
 	if out := e.mustRun("acr", "repository", "show-tags", "-n", "otherregistry", "--repository", "hello", "-o", "tsv"); out != "v1\n" {
 		t.Errorf("imported tags %q", out)
 	}
+	// The registry domain is the server's (its cloud metadata), unless
+	// CERULEAN_REGISTRY_DOMAIN says otherwise.
+	e.fake.mu.Lock()
+	e.fake.registryDomain = "cloud.example"
+	e.fake.mu.Unlock()
+	_, errs, code = e.run("acr", "repository", "list", "-n", acrDataRegistry)
+	if code != 1 || !strings.Contains(errs, "Could not connect to the registry login server '"+acrDataRegistry+".cloud.example:"+port+"'") {
+		t.Errorf("the server's domain: %d %s", code, errs)
+	}
 	e.env["CERULEAN_REGISTRY_DOMAIN"] = "registry.example"
 	_, errs, code = e.run("acr", "repository", "list", "-n", acrDataRegistry)
 	if code != 1 || !strings.Contains(errs, "Could not connect to the registry login server '"+acrDataRegistry+".registry.example:"+port+"'") {
 		t.Errorf("other domain: %d %s", code, errs)
 	}
+	e.fake.mu.Lock()
+	e.fake.registryDomain = ""
+	e.fake.mu.Unlock()
 	dp.mu.Lock()
 	dp.refuseExchange = true
 	dp.mu.Unlock()
@@ -424,13 +441,13 @@ func TestRegistryErrorMessage(t *testing.T) {
 		resp *client.RegistryResponse
 		want string
 	}{
-		{resp(`{"errors":[{"code":"NAME_UNKNOWN","message":"repository \"x\" is not found"}]}`, "c1"), `Error: repository "x" is not found. Correlation ID: c1.`},
+		{resp(`{"errors":[{"code":"NAME_UNKNOWN","message":"repository \"x\" is not found"}]}`, "c1"), `2024-05-01 12:00:00 Error: repository "x" is not found. Correlation ID: c1.`},
 		{resp(`{"errors":[{"code":"X","message":"done."}]}`, ""), `Error: done.`},
 		{resp(`not json`, ""), `The requested data does not exist.`},
-		{resp(`{"errors":[{"code":"X","message":""}]}`, "c2"), `The requested data does not exist. Correlation ID: c2.`},
+		{resp(`{"errors":[{"code":"X","message":""}]}`, "c2"), `2024-05-01 12:00:00 The requested data does not exist. Correlation ID: c2.`},
 	}
 	for _, tc := range tests {
-		if got := registryErrorMessage("The requested data does not exist.", tc.resp); got != tc.want {
+		if got := registryErrorMessage("The requested data does not exist.", tc.resp, fakeTime); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
 		}
 	}

@@ -52,8 +52,8 @@ func TestLoginWritesProfileFiles(t *testing.T) {
 	sub := prof.Subscriptions[0]
 	want := map[string]any{"id": fakeSubscription, "name": "Cerulean", "state": "Enabled", "isDefault": true,
 		"tenantId": fakeTenant, "environmentName": "AzureCloud", "homeTenantId": fakeTenant,
-		"tenantDefaultDomain": "cerulean.onmicrosoft.com", "tenantDisplayName": "Cerulean", "managedByTenants": []any{},
-		"user": map[string]any{"name": fakeOwnerAppID, "type": "servicePrincipal"}}
+		"managedByTenants": []any{},
+		"user":             map[string]any{"name": fakeOwnerAppID, "type": "servicePrincipal"}}
 	if !reflect.DeepEqual(sub, want) {
 		t.Errorf("subscription = %#v\nwant %#v", sub, want)
 	}

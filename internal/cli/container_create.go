@@ -315,11 +315,10 @@ func (i *inv) registryCredentials(image string) ([]arm.ImageRegistryCredential, 
 // isACRServer is az's ACR_SERVER_DELIMITER test (".azurecr.io" in the
 // image's first segment), extended to Cerulean's registry domain.
 func (i *inv) isACRServer(first string) bool {
-	domain := i.app.env("CERULEAN_REGISTRY_DOMAIN")
-	if domain == "" {
-		domain = "azurecr.localhost"
+	if strings.Contains(first, ".azurecr.io") {
+		return true
 	}
-	return strings.Contains(first, ".azurecr.io") || strings.Contains(strings.ToLower(first), "."+strings.ToLower(domain))
+	return strings.Contains(strings.ToLower(first), "."+i.app.registryDomain(i.ctx))
 }
 
 // createFromFile is _create_update_from_file.

@@ -86,7 +86,6 @@ type containerOut struct {
 	VolumeMounts         []volumeMountOut       `json:"volumeMounts"`
 	LivenessProbe        any                    `json:"livenessProbe"`
 	ReadinessProbe       any                    `json:"readinessProbe"`
-	SecurityContext      *securityContextOut    `json:"securityContext"`
 }
 
 // initContainerOut is InitContainerDefinition.
@@ -97,7 +96,6 @@ type initContainerOut struct {
 	EnvironmentVariables []envVarOut           `json:"environmentVariables"`
 	InstanceView         *containerInstanceOut `json:"instanceView"`
 	VolumeMounts         []volumeMountOut      `json:"volumeMounts"`
-	SecurityContext      *securityContextOut   `json:"securityContext"`
 }
 
 type portOut struct {
@@ -152,15 +150,6 @@ type volumeMountOut struct {
 	Name      string `json:"name"`
 	MountPath string `json:"mountPath"`
 	ReadOnly  *bool  `json:"readOnly"`
-}
-
-type securityContextOut struct {
-	Privileged               *bool   `json:"privileged"`
-	AllowPrivilegeEscalation *bool   `json:"allowPrivilegeEscalation"`
-	Capabilities             any     `json:"capabilities"`
-	RunAsGroup               *int64  `json:"runAsGroup"`
-	RunAsUser                *int64  `json:"runAsUser"`
-	SeccompProfile           *string `json:"seccompProfile"`
 }
 
 type registryCredOut struct {
@@ -234,7 +223,6 @@ func containerGroupOutput(g arm.ContainerGroup) containerGroupOut {
 			Ports: portsOut(cp.Ports), EnvironmentVariables: envVarsOut(cp.EnvironmentVariables),
 			InstanceView: containerInstanceOutput(cp.InstanceView), VolumeMounts: volumeMountsOut(cp.VolumeMounts),
 			LivenessProbe: probeModel(cp.LivenessProbe), ReadinessProbe: probeModel(cp.ReadinessProbe),
-			SecurityContext: securityContextOutput(cp.SecurityContext),
 		}
 		if r := cp.Resources; r != nil {
 			co.Resources = &resourceRequirementsO{Requests: resourceValuesOutput(r.Requests), Limits: resourceValuesOutput(r.Limits)}
@@ -284,7 +272,7 @@ func containerGroupOutput(g arm.ContainerGroup) containerGroupOut {
 		out.InitContainers = append(out.InitContainers, initContainerOut{
 			Name: c.Name, Image: strOrNil(cp.Image), Command: cp.Command,
 			EnvironmentVariables: envVarsOut(cp.EnvironmentVariables), InstanceView: containerInstanceOutput(cp.InstanceView),
-			VolumeMounts: volumeMountsOut(cp.VolumeMounts), SecurityContext: securityContextOutput(cp.SecurityContext),
+			VolumeMounts: volumeMountsOut(cp.VolumeMounts),
 		})
 	}
 	return out
@@ -329,15 +317,6 @@ func resourceValuesOutput(v *arm.ResourceValues) *resourceValuesOut {
 	}
 	return &resourceValuesOut{MemoryInGb: sdkFloatPtr(v.MemoryInGB), CPU: sdkFloatPtr(v.CPU),
 		GPU: sdkObject(v.GPU, []string{"count", "sku"}, nil)}
-}
-
-func securityContextOutput(s *arm.SecurityContext) *securityContextOut {
-	if s == nil {
-		return nil
-	}
-	return &securityContextOut{Privileged: s.Privileged, AllowPrivilegeEscalation: s.AllowPrivilegeEscalation,
-		Capabilities: sdkObject(s.Capabilities, []string{"add", "drop"}, nil),
-		RunAsGroup:   s.RunAsGroup, RunAsUser: s.RunAsUser, SeccompProfile: strOrNil(s.SeccompProfile)}
 }
 
 func containerInstanceOutput(iv *arm.ContainerInstanceView) *containerInstanceOut {

@@ -59,7 +59,10 @@ type fakeAzure struct {
 	definitions []arm.RoleDefinition
 	assignments []arm.RoleAssignment
 	registries  map[string]*fakeRegistry // lower-case name; see acr_fake_test.go
-	aci         *fakeACI                 // container groups; see container_fake_test.go
+	// registryDomain is the acrLoginServer suffix of the cloud metadata
+	// (azurecr.localhost when empty).
+	registryDomain string
+	aci            *fakeACI // container groups; see container_fake_test.go
 }
 
 func newFakeAzure() *fakeAzure {
@@ -144,6 +147,14 @@ func (f *fakeAzure) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasSuffix(path, "/oauth2/v2.0/token"):
 		f.token(w, r)
+		return
+	case path == "/metadata/endpoints":
+		domain := f.registryDomain
+		if domain == "" {
+			domain = strings.TrimPrefix(fakeRegistryDomain, ".")
+		}
+		writeJSON(w, 200, arm.CloudMetadata{Name: "Cerulean", ResourceManager: f.srv.URL + "/",
+			Suffixes: map[string]string{"acrLoginServer": domain}})
 		return
 	case strings.HasPrefix(path, "/v1.0/"):
 		if r.Header.Get("Authorization") == "" {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/cerulean/cerulean/api/arm"
 	"github.com/cerulean/cerulean/internal/bootstrap"
 	"github.com/cerulean/cerulean/internal/client"
 )
@@ -114,18 +113,6 @@ func (a *app) loginServicePrincipal(i *inv, clientID, secret, tenant string, all
 	if err != nil {
 		return nil, err
 	}
-	// Tenant details (defaultDomain, displayName) for the accounts; a
-	// server without /tenants simply leaves them out.
-	var tenantInfo *arm.Tenant
-	if tenants, err := armc.ListTenants(ctx); err == nil {
-		for k := range tenants {
-			if strings.EqualFold(tenants[k].TenantID, tenant) {
-				tenantInfo = &tenants[k]
-			}
-		}
-	} else {
-		a.log.debugf(logProfile, "Listing tenants failed: %v", err)
-	}
 	if len(subs) == 0 && !allowNoSubscriptions {
 		return nil, errorf("No subscriptions found for %s.", clientID)
 	}
@@ -142,10 +129,6 @@ func (a *app) loginServicePrincipal(i *inv, clientID, secret, tenant string, all
 		}
 		home := s.TenantID
 		acct.HomeTenantID = &home
-		if tenantInfo != nil {
-			dd, dn := tenantInfo.DefaultDomain, tenantInfo.DisplayName
-			acct.TenantDefaultDomain, acct.TenantDisplayName = &dd, &dn
-		}
 		mbt := make([]managedByTenant, 0, len(s.ManagedByTenants))
 		for _, m := range s.ManagedByTenants {
 			mbt = append(mbt, managedByTenant{TenantID: m.TenantID})

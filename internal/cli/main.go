@@ -42,6 +42,8 @@ type app struct {
 	env            func(string) string
 	settings       settings
 	log            *logger
+	// cloudRegistryDomain caches registryDomain's answer from the server.
+	cloudRegistryDomain string
 
 	// Test hooks.
 	now          func() time.Time

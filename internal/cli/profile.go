@@ -44,41 +44,41 @@ type managedByTenant struct {
 }
 
 // account is one entry of azureProfile.json's "subscriptions", with az's key
-// order (Profile._normalize_properties).
+// order (Profile._normalize_properties). It has no tenantDisplayName or
+// tenantDefaultDomain: az records those only for an interactive login, which
+// lists the tenants; a service principal's accounts carry the tenant id alone
+// (find_using_specific_tenant), and Cerulean's accounts are all service
+// principals.
 type account struct {
-	ID                  string             `json:"id"`
-	Name                string             `json:"name"`
-	State               string             `json:"state"`
-	User                accountUser        `json:"user"`
-	IsDefault           bool               `json:"isDefault"`
-	TenantID            string             `json:"tenantId"`
-	EnvironmentName     string             `json:"environmentName"`
-	HomeTenantID        *string            `json:"homeTenantId,omitempty"`
-	TenantDefaultDomain *string            `json:"tenantDefaultDomain,omitempty"`
-	TenantDisplayName   *string            `json:"tenantDisplayName,omitempty"`
-	ManagedByTenants    *[]managedByTenant `json:"managedByTenants,omitempty"`
+	ID               string             `json:"id"`
+	Name             string             `json:"name"`
+	State            string             `json:"state"`
+	User             accountUser        `json:"user"`
+	IsDefault        bool               `json:"isDefault"`
+	TenantID         string             `json:"tenantId"`
+	EnvironmentName  string             `json:"environmentName"`
+	HomeTenantID     *string            `json:"homeTenantId,omitempty"`
+	ManagedByTenants *[]managedByTenant `json:"managedByTenants,omitempty"`
 }
 
 // accountListItem is an account as `az login` and `az account list` print
 // it: environmentName is popped and re-added as cloudName at the end.
 type accountListItem struct {
-	ID                  string             `json:"id"`
-	Name                string             `json:"name"`
-	State               string             `json:"state"`
-	User                accountUser        `json:"user"`
-	IsDefault           bool               `json:"isDefault"`
-	TenantID            string             `json:"tenantId"`
-	HomeTenantID        *string            `json:"homeTenantId,omitempty"`
-	TenantDefaultDomain *string            `json:"tenantDefaultDomain,omitempty"`
-	TenantDisplayName   *string            `json:"tenantDisplayName,omitempty"`
-	ManagedByTenants    *[]managedByTenant `json:"managedByTenants,omitempty"`
-	CloudName           string             `json:"cloudName"`
+	ID               string             `json:"id"`
+	Name             string             `json:"name"`
+	State            string             `json:"state"`
+	User             accountUser        `json:"user"`
+	IsDefault        bool               `json:"isDefault"`
+	TenantID         string             `json:"tenantId"`
+	HomeTenantID     *string            `json:"homeTenantId,omitempty"`
+	ManagedByTenants *[]managedByTenant `json:"managedByTenants,omitempty"`
+	CloudName        string             `json:"cloudName"`
 }
 
 func (a *account) listItem() accountListItem {
 	return accountListItem{
 		ID: a.ID, Name: a.Name, State: a.State, User: a.User, IsDefault: a.IsDefault, TenantID: a.TenantID,
-		HomeTenantID: a.HomeTenantID, TenantDefaultDomain: a.TenantDefaultDomain, TenantDisplayName: a.TenantDisplayName,
+		HomeTenantID:     a.HomeTenantID,
 		ManagedByTenants: a.ManagedByTenants, CloudName: a.EnvironmentName,
 	}
 }

@@ -196,6 +196,11 @@ func Write(w io.Writer, v any, f Format, q *Query, opts ...Option) error {
 		if result, err = q.search(doc); err != nil {
 			return err
 		}
+		shadow := newState(true)
+		shadow.markFloats = true
+		if sdoc, err := shadow.decode(raw); err == nil {
+			result = q.floatShadow(result, sdoc)
+		}
 		st.hashKeys = q.hashKeys
 	} else {
 		st = newState(false)

@@ -277,20 +277,29 @@ func TestPyFloat(t *testing.T) {
 }
 
 // go-jmespath computes with float64. Integral results print as Python ints
-// (length() is an int in Python), even when the input also held an
-// integral float literal such as 3.0 - the one place where the float
-// spelling of a number that passes through a query is not kept.
+// (length() is an int in Python), but an integral float such as 3.0 taken
+// unchanged from the input stays a float, as in Python (az prints a
+// container's cpu 1.0 so); one that a query compares (a filter) loses its
+// float spelling.
 func TestQueryNumberSpelling(t *testing.T) {
-	q, err := CompileQuery("[length(@), [0], [1], [2], [3]]")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	in := json.RawMessage(`[3.0, 12345678901234567891, 1e16, -0.0]`)
-	if err := Write(&buf, in, TSV, q); err != nil {
-		t.Fatal(err)
-	}
-	if want := "4\n3\n12345678901234567891\n1e+16\n-0.0\n"; buf.String() != want {
-		t.Errorf("got %q, want %q", buf.String(), want)
+	in := json.RawMessage(`[3.0, 12345678901234567891, 1e16, -0.0, {"cpu": 1.0, "count": 1}]`)
+	for _, tc := range []struct{ query, want string }{
+		{"[length(@), [0], [1], [2], [3]]", "5\n3.0\n12345678901234567891\n1e+16\n-0.0\n"},
+		{"[4].[cpu, count]", "1.0\n1\n"},
+		{"[4]", "1\t1.0\n"},
+		{"[4].{c: cpu, n: length([[0]])}", "1.0\t1\n"},
+		{"[?cpu > `0`].cpu", "1\n"},
+	} {
+		q, err := CompileQuery(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, in, TSV, q); err != nil {
+			t.Fatal(err)
+		}
+		if buf.String() != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.query, buf.String(), tc.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package output
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -121,4 +122,88 @@ func dedupe(keys []string) []string {
 		}
 	}
 	return out
+}
+
+// floatLit is an integral float of the document, such as a CPU count of
+// 1.0, which Python keeps a float (and prints as 1.0) while go-jmespath,
+// computing with float64, cannot tell it from the int 1.
+type floatLit float64
+
+// floatShadow returns the query's result with the integral floats it took
+// from the document marked as floatLit, so that they print as Python
+// prints them. The result is computed on doc (float64 numbers); the query
+// is run again on shadow, the same document decoded with floatLit
+// numbers, and where that run yields the same result but for floatLits
+// where the first has float64s, those numbers came from the document
+// unchanged and are marked. A query that computes with them (comparisons,
+// functions) gets a different or no shadow result, and its numbers keep
+// floatRepr's rules.
+func (q *Query) floatShadow(result, shadow any) any {
+	s, err := q.search(shadow)
+	if err != nil || !sameShape(result, s) {
+		return result
+	}
+	return markFloats(result, s)
+}
+
+// sameShape reports whether b is a with some float64s as floatLits of the
+// same value.
+func sameShape(a, b any) bool {
+	switch a := a.(type) {
+	case map[string]any:
+		bm, ok := b.(map[string]any)
+		if !ok || len(bm) != len(a) {
+			return false
+		}
+		for k, v := range a {
+			bv, ok := bm[k]
+			if !ok || !sameShape(v, bv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		bl, ok := b.([]any)
+		if !ok || len(bl) != len(a) {
+			return false
+		}
+		for i := range a {
+			if !sameShape(a[i], bl[i]) {
+				return false
+			}
+		}
+		return true
+	case float64:
+		switch b := b.(type) {
+		case float64:
+			return a == b
+		case floatLit:
+			return a == float64(b)
+		}
+		return false
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// markFloats replaces, in place, the float64s of a that b has as floatLit.
+func markFloats(a, b any) any {
+	switch a := a.(type) {
+	case map[string]any:
+		bm := b.(map[string]any)
+		for k, v := range a {
+			a[k] = markFloats(v, bm[k])
+		}
+		return a
+	case []any:
+		bl := b.([]any)
+		for i := range a {
+			a[i] = markFloats(a[i], bl[i])
+		}
+		return a
+	case float64:
+		if f, ok := b.(floatLit); ok {
+			return f
+		}
+	}
+	return a
 }

@@ -56,6 +56,9 @@ type state struct {
 	// floats makes decode produce float64 numbers (what go-jmespath
 	// needs) instead of json.Number.
 	floats bool
+	// markFloats makes decode produce floatLit for integral floats such as
+	// 1.0 (see floatShadow).
+	markFloats bool
 	// literals maps a float64 produced by decode back to the number's
 	// text, or to "" when several different texts share the value. It
 	// keeps ints exact past 2^53 and large floats in float notation.
@@ -139,6 +142,9 @@ func (st *state) decodeValue(dec *json.Decoder) (any, error) {
 			return nil, err
 		}
 		text := string(numberRepr(t))
+		if st.markFloats && pyNum(text).isFloat() && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return floatLit(f), nil
+		}
 		if pyNum(text).isFloat() && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
 			// An integral float such as 3.0 is indistinguishable from
 			// the int a function like length() computes; prefer the int.
@@ -186,6 +192,8 @@ func (st *state) finalize(v any) any {
 		return numberRepr(t)
 	case float64:
 		return st.floatRepr(t)
+	case floatLit:
+		return pyNum(pyFloat(float64(t)))
 	case int:
 		return pyNum(strconv.Itoa(t))
 	case string, bool, nil:
@@ -222,8 +230,8 @@ func (st *state) hashOrder(m map[string]any) []string {
 // float64, so the int/float distinction Python keeps is recovered: numbers
 // taken unchanged from the input keep their original spelling, and other
 // integral values print as ints (as length(), sum() of ints and the like
-// return in Python). An integral float literal such as 2.0 that passes
-// through a query therefore prints as 2.
+// return in Python). An integral float such as 2.0 that the query takes
+// unchanged from the input is a floatLit instead (Query.floatShadow).
 func (st *state) floatRepr(f float64) pyNum {
 	if text := st.literals[f]; text != "" {
 		return pyNum(text)
