@@ -20,7 +20,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -31,43 +30,27 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	testbinary "github.com/cerulean/cerulean/test/binary"
 )
 
 // lockPath serialises the tests of every process that uses port 443 and
 // the Azure names.
 const lockPath = "/run/lock/cerulean-azure-hostnames.lock"
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
 // binary builds cerulean once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "cerulean-azureclients-bin-")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "cerulean"), "./cmd/cerulean")
-		cmd.Dir = "../.."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	dir, err := testbinary.Dir()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Join(binDir, "cerulean")
+	return filepath.Join(dir, "cerulean")
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
+	testbinary.Remove()
 	os.Exit(code)
 }
 
@@ -263,13 +246,7 @@ func (e *env) hosts(t *testing.T, loginServers ...string) {
 // waitHealthy checks that each name reaches the server with the local CA.
 func (e *env) waitHealthy(t *testing.T) {
 	t.Helper()
-	pem, err := os.ReadFile(e.caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.caPool(t)}}}
 	for _, name := range e.names {
 		resp, err := c.Get("https://" + name + "/healthz")
 		if err != nil {
@@ -280,6 +257,20 @@ func (e *env) waitHealthy(t *testing.T) {
 			t.Fatalf("%s/healthz: %s", name, resp.Status)
 		}
 	}
+}
+
+// caPool holds the server's CA, for Go clients in the tests.
+func (e *env) caPool(t *testing.T) *x509.CertPool {
+	t.Helper()
+	pem, err := os.ReadFile(e.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", e.caFile)
+	}
+	return pool
 }
 
 // run runs a client program with the env's variables (plus extra) and

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -217,12 +216,7 @@ func TestPythonSDKRegistry(t *testing.T) {
 // the registry existed.
 func (e *env) registryTransport(t *testing.T, loginServer string) remote.Option {
 	t.Helper()
-	pem, err := os.ReadFile(e.caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
+	pool := e.caPool(t)
 	var d net.Dialer
 	return remote.WithTransport(&http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool},
