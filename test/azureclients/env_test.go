@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -243,14 +244,27 @@ func (e *env) hosts(t *testing.T, loginServers ...string) {
 	t.Cleanup(func() { edit(func(s string) string { return strings.Replace(s, line, "", 1) }) })
 }
 
-// waitHealthy checks that each name reaches the server with the local CA.
+// waitHealthy checks that each name resolves to the server (through libc,
+// as the clients resolve it: Go's own resolver caches /etc/hosts for
+// seconds) and that the server answers for it with a certificate the local
+// CA vouches for.
 func (e *env) waitHealthy(t *testing.T) {
 	t.Helper()
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.caPool(t)}}}
+	var d net.Dialer
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: e.caPool(t)},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, "127.0.0.1:443")
+		},
+	}}
 	for _, name := range e.names {
+		out, err := exec.Command("getent", "hosts", name).Output()
+		if err != nil || !strings.HasPrefix(string(out), "127.0.0.1 ") {
+			t.Fatalf("%s does not resolve to 127.0.0.1: %q, %v", name, out, err)
+		}
 		resp, err := c.Get("https://" + name + "/healthz")
 		if err != nil {
-			t.Fatalf("%s does not reach the server: %v", name, err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {

@@ -351,6 +351,10 @@ func (s *suite) exec(t *testing.T) {
 		t.Fatalf("Exec: %v", err)
 	}
 	out := p.Output()
+	// runc applies the terminal's size to the container's console as it
+	// starts forwarding, concurrently with the shell's start: typing before
+	// the prompt can race it on a loaded machine (stty then sees 0x0).
+	readUntil(t, out, "# ")
 	if _, err := io.WriteString(p.Stdin(), "echo hello-$((6*7)) $(hostname); stty size; tty\n"); err != nil {
 		t.Fatal(err)
 	}

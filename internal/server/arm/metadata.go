@@ -35,7 +35,9 @@ func Metadata(cfg MetadataConfig) http.Handler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return server.Adapt(logger, writeError, func(w http.ResponseWriter, r *http.Request) error {
-		if !strings.EqualFold(r.URL.Path, "/metadata/endpoints") {
+		// msrestazure appends "/metadata/endpoints" to an endpoint that
+		// ends in "/": leading slashes count as one, as elsewhere in ARM.
+		if !strings.EqualFold("/"+strings.TrimLeft(r.URL.Path, "/"), "/metadata/endpoints") {
 			return errdefs.Newf(errdefs.NotFound, "NotFound", "The requested path '%s' was not found.", clip(r.URL.Path))
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

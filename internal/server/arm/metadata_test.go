@@ -25,13 +25,13 @@ func TestMetadataShapes(t *testing.T) {
 		return w
 	}
 
-	for _, v := range []string{"2015-01-01", "1.0"} {
-		w := get(own, "localhost:8443", "/metadata/endpoints?api-version="+v)
+	for _, target := range []string{"/metadata/endpoints?api-version=2015-01-01", "/metadata/endpoints?api-version=1.0", "//metadata/endpoints?api-version=2015-01-01"} {
+		w := get(own, "localhost:8443", target)
 		var stack apiarm.StackMetadata
 		decode(t, w, &stack)
 		if stack.Authentication.LoginEndpoint != "https://localhost:8443/" || stack.GraphEndpoint != "https://localhost:8443/" ||
 			len(stack.Authentication.Audiences) == 0 || stack.Authentication.Audiences[0] != "https://management.core.windows.net/" {
-			t.Errorf("api-version %s: %+v", v, stack)
+			t.Errorf("%s: %+v", target, stack)
 		}
 	}
 
