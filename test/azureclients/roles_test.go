@@ -72,3 +72,37 @@ func TestAzureCLIRoleAssignments(t *testing.T) {
 		t.Fatalf("unknown assignee: exit %d\n%s", code, errOut)
 	}
 }
+
+// TestAzureCLIApps: Debian's az manages applications and their secrets in
+// Cerulean's Graph as in Entra ID, and a reset secret signs in while the
+// one it replaced no longer does.
+func TestAzureCLIApps(t *testing.T) {
+	az := requireCommand(t, "az")
+	e := newEnv(t)
+	owner := e.azConfig(t)
+	c := e.creds
+	e.azLogin(t, owner, c.AppID, c.Password)
+
+	appID := e.must(t, owner, az, "ad", "app", "create", "--display-name", "cerulean-app", "--query", "appId", "-o", "tsv")
+	if got := e.must(t, owner, az, "ad", "app", "list", "--display-name", "cerulean-app", "--query", "[].appId", "-o", "tsv"); got != appID {
+		t.Fatalf("ad app list --display-name: %q, want %q", got, appID)
+	}
+	if got := e.must(t, owner, az, "ad", "app", "show", "--id", appID, "--query", "displayName", "-o", "tsv"); got != "cerulean-app" {
+		t.Fatalf("ad app show: %q", got)
+	}
+	e.must(t, owner, az, "ad", "sp", "create", "--id", appID, "-o", "none")
+	first := e.must(t, owner, az, "ad", "app", "credential", "reset", "--id", appID, "--query", "password", "-o", "tsv")
+	second := e.must(t, owner, az, "ad", "app", "credential", "reset", "--id", appID, "--query", "password", "-o", "tsv")
+
+	app := e.azConfig(t)
+	if _, errOut, code := e.run(t, app, az, "login", "--service-principal", "-u", appID, "-p", first, "--tenant", c.TenantID, "--allow-no-subscriptions", "-o", "none"); code == 0 ||
+		!strings.Contains(errOut, "AADSTS7000215") {
+		t.Fatalf("login with the replaced secret: exit %d\n%s", code, errOut)
+	}
+	e.azLogin(t, app, appID, second, "--allow-no-subscriptions")
+
+	e.must(t, owner, az, "ad", "app", "delete", "--id", appID)
+	if _, errOut, code := e.run(t, owner, az, "ad", "app", "show", "--id", appID); code == 0 || !strings.Contains(errOut, "does not exist") {
+		t.Fatalf("ad app show after delete: exit %d\n%s", code, errOut)
+	}
+}
