@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cerulean/cerulean/internal/errdefs"
 	"github.com/cerulean/cerulean/internal/identity"
 	"github.com/cerulean/cerulean/internal/store"
 	"github.com/cerulean/cerulean/internal/store/storetest"
@@ -205,4 +206,66 @@ func TestNamesUnique(t *testing.T) {
 	must(err)
 	must(id.DeleteServicePrincipal(ctx, tn.ID, "s1"))
 	must(id.CreateApplication(ctx, app("a2", "app2", "api://one", "api://extra")))
+}
+
+// A schema recording a migration this binary does not know is refused, by
+// Open and OpenReadOnly; OpenReadOnly finds nothing in an empty schema and
+// refuses writes; reopening keeps the data.
+func TestSchemaVersions(t *testing.T) {
+	ctx := t.Context()
+	u := testURL(t)
+	if _, err := OpenReadOnly(ctx, u); !errdefs.IsKind(err, errdefs.NotFound) {
+		t.Fatalf("OpenReadOnly on an empty schema: %v, want NotFound", err)
+	}
+	s, err := Open(ctx, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := identity.Tenant{ID: "11111111-1111-4111-8111-111111111111", DisplayName: "T", DefaultDomain: "t.example"}
+	if err := s.Identity().CreateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	ro, err := OpenReadOnly(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ro.Identity().GetTenant(ctx, tn.ID); err != nil {
+		t.Errorf("read-only GetTenant: %v", err)
+	}
+	if err := ro.Identity().CreateTenant(ctx, identity.Tenant{ID: "x"}); err == nil {
+		t.Error("a read-only store wrote")
+	}
+	// Past the store's own guard, the session refuses writes too.
+	if _, err := ro.db.ExecContext(ctx, `DELETE FROM tenants`); err == nil {
+		t.Error("a read-only session deleted")
+	}
+	ro.Close()
+
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, u, nil); !errdefs.IsKind(err, errdefs.FailedPrecondition) {
+		t.Errorf("Open with a newer schema: %v, want FailedPrecondition", err)
+	}
+	if _, err := OpenReadOnly(ctx, u); !errdefs.IsKind(err, errdefs.FailedPrecondition) {
+		t.Errorf("OpenReadOnly with a newer schema: %v, want FailedPrecondition", err)
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = 9999`); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, err := s.Identity().GetTenant(ctx, tn.ID); err != nil || got.ID != tn.ID {
+		t.Errorf("tenant after reopen: %+v, %v", got, err)
+	}
 }
