@@ -49,7 +49,7 @@ func caCommand() *cobra.Command {
 				_, err := cmd.OutOrStdout().Write(data)
 				return err
 			}
-			servers, err := app.LoginServers(cmd.Context(), dataDir)
+			servers, err := app.LoginServers(cmd.Context(), dataDir, cfg.Store)
 			if err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), "cerulean ca: warning: cannot list the registries:", err)
 			}

@@ -100,6 +100,10 @@ func addressFlags(cmd *cobra.Command, cfg *config.Config) {
 
 func dataDirFlag(cmd *cobra.Command, cfg *config.Config) {
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the database, keys, certificates and bootstrap credentials (env "+config.Env.DataDir+")")
+	// The default is not shown: the environment's URL may hold a password.
+	cmd.Flags().StringVar(&cfg.Store, "store", cfg.Store, "metadata store: postgres://user:password@host:port/database (several servers may share it), "+
+		"or unset for SQLite in the data dir (env "+config.Env.Store+")")
+	cmd.Flags().Lookup("store").DefValue = ""
 }
 
 // settle applies --azure-hostnames' defaults to what the operator left

@@ -33,6 +33,8 @@ import (
 	"github.com/cerulean/cerulean/internal/server/graph"
 	"github.com/cerulean/cerulean/internal/server/login"
 	"github.com/cerulean/cerulean/internal/server/oci"
+	"github.com/cerulean/cerulean/internal/store"
+	"github.com/cerulean/cerulean/internal/store/pgstore"
 	"github.com/cerulean/cerulean/internal/store/sqlstore"
 	"github.com/cerulean/cerulean/internal/tlsca"
 	"github.com/cerulean/cerulean/internal/token"
@@ -42,7 +44,7 @@ import (
 type App struct {
 	cfg      config.Config
 	logger   *slog.Logger
-	store    *sqlstore.Store
+	store    store.Store
 	blobs    *fileblob.Store
 	tls      *tlsca.Bundle
 	handler  http.Handler
@@ -89,7 +91,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	st, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, "cerulean.db"), logger)
+	st, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("store: %w", err), blobs.Close())
 	}
@@ -98,7 +100,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	a.Resources = resource.NewService(st.Resources(), nil)
 	a.RBAC = rbac.NewService(st.RBAC(), directory{a.Identity}, nil)
 
-	if err := a.bootstrap(ctx); err != nil {
+	if err := withStoreLock(ctx, st, "bootstrap", func() error { return a.bootstrap(ctx) }); err != nil {
 		return nil, errors.Join(fmt.Errorf("bootstrap: %w", err), a.closeBackends())
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -123,6 +125,36 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	// skip the request-line repair.
 	a.listener = server.NewTLSListener(ln, tlsConfig(bundle.Cert, cfg.RegistryDomain), server.WithoutRepair(registryHost(cfg.RegistryDomain)))
 	return a, nil
+}
+
+// openStore opens the metadata store: PostgreSQL when cfg.Store names
+// one, else SQLite in the data dir.
+func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (store.Store, error) {
+	if cfg.Store != "" {
+		st, err := pgstore.Open(ctx, cfg.Store, logger)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	st, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, "cerulean.db"), logger)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// withStoreLock runs fn under the store's named lock where the store is
+// shared between servers (PostgreSQL), so that servers starting at once
+// bootstrap one after the other: the second finds the tenant and
+// subscription the first made. SQLite belongs to one server.
+func withStoreLock(ctx context.Context, st store.Store, name string, fn func() error) error {
+	if l, ok := st.(interface {
+		WithLock(ctx context.Context, name string, fn func() error) error
+	}); ok {
+		return l.WithLock(ctx, name, fn)
+	}
+	return fn()
 }
 
 // tlsConfig is the listener's TLS configuration. Registry login servers

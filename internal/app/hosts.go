@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/cerulean/cerulean/internal/config"
 	"github.com/cerulean/cerulean/internal/errdefs"
+	"github.com/cerulean/cerulean/internal/store"
+	"github.com/cerulean/cerulean/internal/store/pgstore"
 	"github.com/cerulean/cerulean/internal/store/sqlstore"
 )
 
@@ -45,7 +48,7 @@ func ReadHosts(ctx context.Context, cfg config.Config) (Hosts, error) {
 	if err != nil {
 		return Hosts{}, err
 	}
-	st, err := openReadOnly(ctx, cfg.DataDir)
+	st, err := openReadOnly(ctx, cfg.DataDir, cfg.Store)
 	if err != nil {
 		return Hosts{}, err
 	}
@@ -91,9 +94,9 @@ func ReadHosts(ctx context.Context, cfg config.Config) (Hosts, error) {
 
 // LoginServers returns the login server (host[:port], as clients name it)
 // of every registry in the data dir's store, sorted, reading it as
-// ReadHosts does.
-func LoginServers(ctx context.Context, dataDir string) ([]string, error) {
-	st, err := openReadOnly(ctx, dataDir)
+// ReadHosts does; storeURL is config.Config.Store.
+func LoginServers(ctx context.Context, dataDir, storeURL string) ([]string, error) {
+	st, err := openReadOnly(ctx, dataDir, storeURL)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +143,19 @@ func ListenIP(ctx context.Context, listen string) (netip.Addr, error) {
 	return ips[0], nil
 }
 
-func openReadOnly(ctx context.Context, dataDir string) (*sqlstore.Store, error) {
+// openReadOnly opens the store serve uses, read-only: PostgreSQL when
+// storeURL names it, else the data dir's SQLite database.
+func openReadOnly(ctx context.Context, dataDir, storeURL string) (store.Store, error) {
+	if storeURL != "" {
+		st, err := pgstore.OpenReadOnly(ctx, storeURL)
+		if errdefs.IsKind(err, errdefs.NotFound) {
+			return nil, errors.New("no Cerulean data in the PostgreSQL store: `cerulean serve --store …` has not run on it yet")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		return st, nil
+	}
 	path := filepath.Join(dataDir, "cerulean.db")
 	st, err := sqlstore.OpenReadOnly(ctx, path)
 	if errdefs.IsKind(err, errdefs.NotFound) {
@@ -152,7 +167,7 @@ func openReadOnly(ctx context.Context, dataDir string) (*sqlstore.Store, error) 
 	return st, nil
 }
 
-func storedLoginServers(ctx context.Context, st *sqlstore.Store) ([]string, error) {
+func storedLoginServers(ctx context.Context, st store.Store) ([]string, error) {
 	subs, err := st.Resources().ListSubscriptions(ctx)
 	if err != nil {
 		return nil, err

@@ -94,7 +94,7 @@ func TestReadHosts(t *testing.T) {
 		t.Fatalf("reading created the data dir: %v", err)
 	}
 
-	servers, err := LoginServers(ctx, dir)
+	servers, err := LoginServers(ctx, dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,6 +32,10 @@ type Config struct {
 	// <name>.azurecr.io), so that Azure's own clients in the AzureCloud
 	// cloud need only DNS and trust changed. See UseAzureHostnames.
 	AzureHostnames bool // CERULEAN_AZURE_HOSTNAMES, default false
+	// Store is where metadata lives: "" for the embedded SQLite database
+	// in the data dir, or a PostgreSQL URL (postgres://… or
+	// postgresql://…) that several servers may share.
+	Store string // CERULEAN_STORE, default ""
 
 	badAzureHostnames bool
 }
@@ -55,11 +60,11 @@ var AzureHosts = []string{
 
 // Env names the environment variable of each setting.
 var Env = struct {
-	DataDir, Listen, RegistryDomain, Location, LogLevel, InstancesDomain, Runtime, AzureHostnames string
+	DataDir, Listen, RegistryDomain, Location, LogLevel, InstancesDomain, Runtime, AzureHostnames, Store string
 }{
 	DataDir: "CERULEAN_DATA_DIR", Listen: "CERULEAN_LISTEN", RegistryDomain: "CERULEAN_REGISTRY_DOMAIN",
 	Location: "CERULEAN_LOCATION", LogLevel: "CERULEAN_LOG_LEVEL", InstancesDomain: "CERULEAN_INSTANCES_DOMAIN",
-	Runtime: "CERULEAN_RUNTIME", AzureHostnames: "CERULEAN_AZURE_HOSTNAMES",
+	Runtime: "CERULEAN_RUNTIME", AzureHostnames: "CERULEAN_AZURE_HOSTNAMES", Store: "CERULEAN_STORE",
 }
 
 // DefaultDataDir returns ~/.cerulean.
@@ -89,7 +94,7 @@ func Defaults(getenv func(string) string) Config {
 	}{
 		{Env.DataDir, &c.DataDir}, {Env.Listen, &c.Listen}, {Env.RegistryDomain, &c.RegistryDomain},
 		{Env.Location, &c.Location}, {Env.LogLevel, &c.LogLevel},
-		{Env.InstancesDomain, &c.InstancesDomain}, {Env.Runtime, &c.Runtime},
+		{Env.InstancesDomain, &c.InstancesDomain}, {Env.Runtime, &c.Runtime}, {Env.Store, &c.Store},
 	} {
 		if v := getenv(kv.name); v != "" {
 			*kv.dst = v
@@ -150,6 +155,9 @@ func (c Config) Validate() error {
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := validStore(c.Store); err != nil {
+		errs = append(errs, err)
+	}
 	if c.badAzureHostnames {
 		errs = append(errs, fmt.Errorf("%s: want true or false", Env.AzureHostnames))
 	}
@@ -168,6 +176,24 @@ func (c Config) Level() (slog.Level, error) {
 		return 0, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
 	}
 	return l, nil
+}
+
+// validStore accepts "" (SQLite in the data dir) or a PostgreSQL URL with
+// a host. The error never quotes the URL, which may hold a password.
+func validStore(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("store: not a URL; want postgres://user:password@host:port/database")
+	case u.Scheme != "postgres" && u.Scheme != "postgresql":
+		return fmt.Errorf("store: scheme %q is not supported; want postgres:// or postgresql://, or no store setting for SQLite in the data dir", u.Scheme)
+	case u.Host == "" && u.Query().Get("host") == "":
+		return errors.New("store: the URL names no host; want postgres://user:password@host:port/database")
+	}
+	return nil
 }
 
 func validDomain(d string) bool {

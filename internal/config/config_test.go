@@ -6,9 +6,10 @@ import (
 )
 
 func TestDefaultsAndEnv(t *testing.T) {
-	env := map[string]string{"CERULEAN_LISTEN": "127.0.0.1:9443", "CERULEAN_REGISTRY_DOMAIN": "cr.test"}
+	env := map[string]string{"CERULEAN_LISTEN": "127.0.0.1:9443", "CERULEAN_REGISTRY_DOMAIN": "cr.test",
+		"CERULEAN_STORE": "postgres://db.test/c"}
 	c := Defaults(func(k string) string { return env[k] })
-	if c.Listen != "127.0.0.1:9443" || c.RegistryDomain != "cr.test" || c.Location != "eastus" {
+	if c.Listen != "127.0.0.1:9443" || c.RegistryDomain != "cr.test" || c.Location != "eastus" || c.Store != "postgres://db.test/c" {
 		t.Fatalf("unexpected config %+v", c)
 	}
 	if !strings.HasSuffix(c.DataDir, ".cerulean") {
@@ -35,6 +36,12 @@ func TestValidate(t *testing.T) {
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
 		{"instances domain", func(c *Config) { c.InstancesDomain = "Azure Container" }, "instances domain"},
 		{"no runtime", func(c *Config) { c.Runtime = "" }, "runtime"},
+		{"postgres store", func(c *Config) { c.Store = "postgres://u:p@db.example:5432/cerulean?sslmode=require" }, ""},
+		{"postgresql store", func(c *Config) { c.Store = "postgresql://db.example/cerulean" }, ""},
+		{"store without host", func(c *Config) { c.Store = "postgres:///cerulean" }, "names no host"},
+		{"socket store", func(c *Config) { c.Store = "postgres:///cerulean?host=/run/postgresql" }, ""},
+		{"mysql store", func(c *Config) { c.Store = "mysql://u:secret@db/cerulean" }, `scheme "mysql"`},
+		{"path store", func(c *Config) { c.Store = "/var/lib/cerulean.db" }, "scheme"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +56,9 @@ func TestValidate(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want error about %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Fatalf("the error quotes the password: %v", err)
 			}
 		})
 	}

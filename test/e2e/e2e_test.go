@@ -61,12 +61,13 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startServer runs cerulean serve on dataDir and waits until it serves.
-func startServer(t *testing.T, dataDir, addr string) *server {
+// startServer runs cerulean serve on dataDir, with any extra serve flags,
+// and waits until it serves.
+func startServer(t *testing.T, dataDir, addr string, extra ...string) *server {
 	t.Helper()
 	bin := binaries(t)
 	s := &server{dataDir: dataDir, addr: addr, log: &bytes.Buffer{}, done: make(chan error, 1)}
-	s.cmd = exec.Command(filepath.Join(bin, "cerulean"), "serve", "--data-dir", dataDir, "--listen", addr)
+	s.cmd = exec.Command(filepath.Join(bin, "cerulean"), append([]string{"serve", "--data-dir", dataDir, "--listen", addr}, extra...)...)
 	pr, pw := io.Pipe()
 	s.cmd.Stdout, s.cmd.Stderr = pw, pw
 	if err := s.cmd.Start(); err != nil {

@@ -163,7 +163,7 @@ var rules = []rule{
 		},
 		forbidden: func(dep string) bool {
 			r, ok := rel(dep)
-			return ok && under(r, "internal/store/sqlstore")
+			return ok && under(r, "internal/store/sqlstore", "internal/store/pgstore")
 		},
 		direct: true,
 	},
