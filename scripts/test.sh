@@ -7,7 +7,8 @@
 # Run as root on a fresh Debian machine it installs what the tests need
 # (skopeo, runc, busybox-static, podman, docker.io, and Azure's own clients: Debian's
 # azure-cli with the Azure SDK for Python it brings, Node.js for the Azure SDK
-# for JavaScript, which the tests take from npm) and adds the /etc/hosts entries that let third-party clients
+# for JavaScript, which the tests take from npm; PostgreSQL, started on
+# loopback for the PostgreSQL store's tests) and adds the /etc/hosts entries that let third-party clients
 # reach registry login servers. Otherwise the tests that need them are
 # skipped with a message, unless CERULEAN_E2E_REQUIRE=1 (CI sets it).
 set -euo pipefail
@@ -25,6 +26,7 @@ if [ "$(id -u)" = 0 ]; then
 	command -v podman >/dev/null || missing+=(podman)
 	dpkg -s azure-cli >/dev/null 2>&1 || missing+=(azure-cli)
 	command -v npm >/dev/null || missing+=(nodejs npm)
+	command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
 	# Debian's docker.io for the docker client tests (each starts its own
 	# dockerd); without recommends, which add needrestart and apparmor.
 	lean=()
@@ -34,6 +36,18 @@ if [ "$(id -u)" = 0 ]; then
 		apt-get update -qq
 		[ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 		[ ${#lean[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
+	fi
+	# PostgreSQL for the pgstore backend's tests: Debian's cluster on
+	# loopback, a role that may create the databases the tests make.
+	if [ -z "${CERULEAN_TEST_POSTGRES:-}" ]; then
+		cluster=$(pg_lsclusters -h | awk 'NR==1 {print $1" "$2}')
+		[ -n "$cluster" ] || { pg_createcluster 15 main >/dev/null; cluster="15 main"; }
+		pg_ctlcluster $cluster status >/dev/null 2>&1 || pg_ctlcluster $cluster start
+		port=$(pg_lsclusters -h | awk 'NR==1 {print $3}')
+		(cd /tmp && runuser -u postgres -- psql -p "$port" -v ON_ERROR_STOP=1 -qc "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='cerulean') THEN CREATE ROLE cerulean LOGIN PASSWORD 'cerulean' CREATEDB; END IF; END\$\$;")
+		(cd /tmp && runuser -u postgres -- psql -p "$port" -tAc "SELECT 1 FROM pg_database WHERE datname='cerulean_test'" | grep -q 1) ||
+			(cd /tmp && runuser -u postgres -- createdb -p "$port" -O cerulean cerulean_test)
+		export CERULEAN_TEST_POSTGRES="postgres://cerulean:cerulean@127.0.0.1:$port/cerulean_test?sslmode=disable"
 	fi
 	if ! getent hosts conformance.azurecr.localhost >/dev/null; then
 		echo "==> adding registry login servers to /etc/hosts"
