@@ -49,7 +49,9 @@ func TestAzureCLIExec(t *testing.T) {
 	pc.build(t, long, busybox, "trap 'exit 0' TERM; echo ready; /bin/busybox sleep 300 & wait")
 	pc.must(t, "push", long)
 	short := loginServer + "/once:v1"
-	pc.build(t, short, busybox, "echo attached-output; /bin/busybox sleep 3")
+	// Long enough for az (seconds to start on a loaded machine) to find it
+	// running: attach streams logs only from a running container.
+	pc.build(t, short, busybox, "trap 'exit 0' TERM; echo attached-output; /bin/busybox sleep 20 & wait")
 	pc.must(t, "push", short)
 
 	create := func(name, image, policy string) {
