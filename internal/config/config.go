@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,6 +32,9 @@ type Config struct {
 	// <name>.azurecr.io), so that Azure's own clients in the AzureCloud
 	// cloud need only DNS and trust changed. See UseAzureHostnames.
 	AzureHostnames bool // CERULEAN_AZURE_HOSTNAMES, default false
+	// Blobs is where blobs are kept: empty for the data dir, or an S3
+	// bucket, s3://bucket/prefix?endpoint=…&region=…, shared by servers.
+	Blobs string // CERULEAN_BLOBS, default "" (<data dir>/blobs)
 
 	badAzureHostnames bool
 }
@@ -56,10 +60,12 @@ var AzureHosts = []string{
 // Env names the environment variable of each setting.
 var Env = struct {
 	DataDir, Listen, RegistryDomain, Location, LogLevel, InstancesDomain, Runtime, AzureHostnames string
+	Blobs                                                                                         string
 }{
 	DataDir: "CERULEAN_DATA_DIR", Listen: "CERULEAN_LISTEN", RegistryDomain: "CERULEAN_REGISTRY_DOMAIN",
 	Location: "CERULEAN_LOCATION", LogLevel: "CERULEAN_LOG_LEVEL", InstancesDomain: "CERULEAN_INSTANCES_DOMAIN",
 	Runtime: "CERULEAN_RUNTIME", AzureHostnames: "CERULEAN_AZURE_HOSTNAMES",
+	Blobs: "CERULEAN_BLOBS",
 }
 
 // DefaultDataDir returns ~/.cerulean.
@@ -90,6 +96,7 @@ func Defaults(getenv func(string) string) Config {
 		{Env.DataDir, &c.DataDir}, {Env.Listen, &c.Listen}, {Env.RegistryDomain, &c.RegistryDomain},
 		{Env.Location, &c.Location}, {Env.LogLevel, &c.LogLevel},
 		{Env.InstancesDomain, &c.InstancesDomain}, {Env.Runtime, &c.Runtime},
+		{Env.Blobs, &c.Blobs},
 	} {
 		if v := getenv(kv.name); v != "" {
 			*kv.dst = v
@@ -150,6 +157,9 @@ func (c Config) Validate() error {
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := validBlobs(c.Blobs); err != nil {
+		errs = append(errs, err)
+	}
 	if c.badAzureHostnames {
 		errs = append(errs, fmt.Errorf("%s: want true or false", Env.AzureHostnames))
 	}
@@ -168,6 +178,25 @@ func (c Config) Level() (slog.Level, error) {
 		return 0, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel)
 	}
 	return l, nil
+}
+
+// validBlobs checks the shape of an s3:// blob store URL; the S3 backend
+// checks the rest when it opens the bucket.
+func validBlobs(b string) error {
+	if b == "" {
+		return nil
+	}
+	u, err := url.Parse(b)
+	if err != nil || u.Scheme != "s3" || u.Host == "" {
+		return fmt.Errorf("blobs %q: want s3://bucket/prefix?endpoint=…&region=… (or nothing for the data dir)", b)
+	}
+	if ep := u.Query().Get("endpoint"); ep != "" {
+		e, err := url.Parse(ep)
+		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
+			return fmt.Errorf("blobs %q: endpoint %q: want an http(s) URL", b, ep)
+		}
+	}
+	return nil
 }
 
 func validDomain(d string) bool {

@@ -35,6 +35,10 @@ func TestValidate(t *testing.T) {
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
 		{"instances domain", func(c *Config) { c.InstancesDomain = "Azure Container" }, "instances domain"},
 		{"no runtime", func(c *Config) { c.Runtime = "" }, "runtime"},
+		{"s3 blobs", func(c *Config) { c.Blobs = "s3://bkt/p?endpoint=http://127.0.0.1:8333&region=us-east-1" }, ""},
+		{"blobs not s3", func(c *Config) { c.Blobs = "/srv/blobs" }, "blobs"},
+		{"blobs without bucket", func(c *Config) { c.Blobs = "s3:///p" }, "blobs"},
+		{"blobs endpoint", func(c *Config) { c.Blobs = "s3://bkt/p?endpoint=127.0.0.1:8333" }, "endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
