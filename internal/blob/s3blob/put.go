@@ -37,6 +37,9 @@ func (s *Store) Put(ctx context.Context, d digest.Digest, size int64, r io.Reade
 	key := s.blobKey(alg, hexd)
 	hr := &hashingReader{ctx: ctx, r: r, h: hashes[alg](), limit: size}
 	if info, err := s.stat(ctx, d, key); err == nil {
+		if size >= 0 && size != info.Size {
+			return blob.Info{}, sizeMismatch(info.Size, size, "")
+		}
 		if _, err := io.Copy(io.Discard, hr); err != nil {
 			return blob.Info{}, hr.fail(err)
 		}

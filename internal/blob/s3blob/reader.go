@@ -40,6 +40,9 @@ type reader struct {
 	size int64
 	pos  int64
 	body io.ReadCloser // nil until the next Read
+	// retried is set once a broken stream was reopened; a second break
+	// in a row fails the read.
+	retried bool
 }
 
 func (r *reader) Size() int64 { return r.size }
@@ -57,11 +60,20 @@ func (r *reader) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := r.body.Read(p)
+	if n > 0 {
+		r.retried = false
+	}
 	r.pos += int64(n)
+	if err == io.EOF && r.pos < r.size {
+		err = io.ErrUnexpectedEOF
+	}
 	switch {
-	case err == io.EOF && r.pos < r.size:
+	case err != nil && err != io.EOF && r.ctx.Err() == nil && !r.retried:
+		// A stream cut short (the object deleted under it, a dropped
+		// connection): the next Read asks again from where it stopped.
 		r.closeBody()
-		return n, errdefs.Internalf(io.ErrUnexpectedEOF, "s3blob: read %s: ended at %d of %d bytes", r.d, r.pos, r.size)
+		r.retried = true
+		return n, nil
 	case err == io.EOF:
 		r.closeBody()
 		if n > 0 {

@@ -293,7 +293,7 @@ func (s *Store) copy(ctx context.Context, src, dst string, size int64) error {
 	dstOpts := minio.CopyDestOptions{Bucket: s.bucket, Object: dst}
 	var err error
 	if size > maxCopy {
-		_, err = s.c.Client.ComposeObject(ctx, dstOpts, srcOpts)
+		_, err = s.c.ComposeObject(ctx, dstOpts, srcOpts)
 	} else {
 		_, err = s.c.Client.CopyObject(ctx, dstOpts, srcOpts)
 	}

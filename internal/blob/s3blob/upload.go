@@ -45,8 +45,9 @@ var (
 	errUploadClosed = errdefs.New(errdefs.FailedPrecondition, "", "the upload session is closed")
 )
 
-func partSize(parts int) int {
-	return min(basePart<<(parts/1000), maxPart)
+// partSize is the size of part n (from 1).
+func partSize(n int) int {
+	return min(basePart<<((n-1)/1000), maxPart)
 }
 
 // validID reports whether id is a well-formed session id. Anything else is
@@ -109,6 +110,9 @@ type upload struct {
 	sha512 resumableHash
 	dirty  bool // the state object is behind
 	done   bool // closed, committed or cancelled
+
+	inflight chan partResult // the part being sent, if any
+	failed   error           // a part failed: the session is broken
 }
 
 var _ blob.Upload = (*upload)(nil)
@@ -223,16 +227,22 @@ func (u *upload) save(ctx context.Context, create bool) error {
 	return err
 }
 
-// Write appends p to the tail and the running hashes, sending a part to
-// S3 whenever the tail reaches the part size. The bytes count once they are
-// in the tail: a failed part leaves them there for the next attempt.
+// Write appends p to the tail and the running hashes. Whenever the tail
+// reaches the part size it goes to S3 as the next part, in the background
+// while Write fills the next one (one part in flight at a time). The bytes
+// count once they are in the tail; a part that fails breaks the session
+// (Close then saves nothing, so a resume finds the state of the last
+// Close).
 func (u *upload) Write(p []byte) (int, error) {
 	if u.done {
 		return 0, errUploadClosed
 	}
+	if u.failed != nil {
+		return 0, u.failed
+	}
 	n := 0
 	for len(p) > 0 {
-		size := partSize(len(u.st.Parts))
+		size := partSize(len(u.st.Parts) + 1)
 		k := min(size-len(u.tail), len(p))
 		u.tail = append(u.tail, p[:k]...)
 		u.sha256.Write(p[:k])
@@ -242,7 +252,7 @@ func (u *upload) Write(p []byte) (int, error) {
 		n += k
 		p = p[k:]
 		if len(u.tail) >= size {
-			if err := u.sendTail(context.Background()); err != nil {
+			if err := u.sendTail(context.Background(), true); err != nil {
 				return n, err
 			}
 		}
@@ -251,8 +261,12 @@ func (u *upload) Write(p []byte) (int, error) {
 }
 
 // sendTail sends the tail as the next part, starting the multipart upload
-// if this is the first.
-func (u *upload) sendTail(ctx context.Context) error {
+// if this is the first; in the background when async is set (wait
+// collects it).
+func (u *upload) sendTail(ctx context.Context, async bool) error {
+	if err := u.wait(); err != nil {
+		return err
+	}
 	if u.st.UploadID == "" {
 		id, err := u.s.c.NewMultipartUpload(ctx, u.s.bucket, u.s.dataKey(u.id), minio.PutObjectOptions{})
 		if err != nil {
@@ -260,15 +274,54 @@ func (u *upload) sendTail(ctx context.Context) error {
 		}
 		u.st.UploadID = id
 	}
-	n := len(u.st.Parts) + 1
-	p, err := u.s.c.PutObjectPart(ctx, u.s.bucket, u.s.dataKey(u.id), u.st.UploadID, n,
-		bytes.NewReader(u.tail), int64(len(u.tail)), minio.PutObjectPartOptions{})
-	if err != nil {
-		return s3Err(ctx, err, "upload %s: part %d", u.id, n)
+	n, data := len(u.st.Parts)+1, u.tail
+	u.tail = nil
+	if !async {
+		p, err := u.putPart(ctx, n, data)
+		if err != nil {
+			u.tail = data
+			return err
+		}
+		u.st.Parts = append(u.st.Parts, p)
+		return nil
 	}
-	u.st.Parts = append(u.st.Parts, part{Number: n, ETag: p.ETag, Size: int64(len(u.tail))})
-	u.tail = u.tail[:0]
+	u.tail = make([]byte, 0, partSize(n+1))
+	done := make(chan partResult, 1)
+	go func() {
+		p, err := u.putPart(ctx, n, data)
+		done <- partResult{p, err}
+	}()
+	u.inflight = done
 	return nil
+}
+
+type partResult struct {
+	p   part
+	err error
+}
+
+// wait collects the part in flight, if any.
+func (u *upload) wait() error {
+	if u.inflight != nil {
+		r := <-u.inflight
+		u.inflight = nil
+		if r.err != nil {
+			u.failed = r.err
+		} else {
+			u.st.Parts = append(u.st.Parts, r.p)
+		}
+	}
+	return u.failed
+}
+
+// putPart sends data as part n of the session's multipart upload.
+func (u *upload) putPart(ctx context.Context, n int, data []byte) (part, error) {
+	p, err := u.s.c.PutObjectPart(ctx, u.s.bucket, u.s.dataKey(u.id), u.st.UploadID, n,
+		bytes.NewReader(data), int64(len(data)), minio.PutObjectPartOptions{})
+	if err != nil {
+		return part{}, s3Err(ctx, err, "upload %s: part %d", u.id, n)
+	}
+	return part{Number: n, ETag: p.ETag, Size: int64(len(data))}, nil
 }
 
 // Close sends the tail as a part when it is large enough, and saves the
@@ -278,12 +331,15 @@ func (u *upload) Close() error {
 		return nil
 	}
 	u.done = true
+	ctx := context.Background()
+	if err := u.wait(); err != nil {
+		return err
+	}
 	if !u.dirty {
 		return nil
 	}
-	ctx := context.Background()
 	if len(u.tail) >= minPart {
-		if err := u.sendTail(ctx); err != nil {
+		if err := u.sendTail(ctx, false); err != nil {
 			return err
 		}
 	}
@@ -308,6 +364,9 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 		return blob.Info{}, err
 	}
 	if err := ctxErr(ctx); err != nil {
+		return blob.Info{}, err
+	}
+	if err := u.wait(); err != nil {
 		return blob.Info{}, err
 	}
 	if size >= 0 && size != u.st.Size {
@@ -335,20 +394,25 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 			return blob.Info{}, s3Err(ctx, err, "commit %s", d)
 		}
 	} else {
+		// The tail goes as the last part (which may be short), without
+		// entering the session's state: should the commit fail, the
+		// session stays as it was.
+		parts := u.st.Parts
 		if len(u.tail) > 0 {
-			if err := u.sendTail(ctx); err != nil {
+			last, err := u.putPart(ctx, len(parts)+1, u.tail)
+			if err != nil {
 				return blob.Info{}, err
 			}
+			parts = append(parts[:len(parts):len(parts)], last)
 		}
-		parts := make([]minio.CompletePart, len(u.st.Parts))
-		for i, p := range u.st.Parts {
-			parts[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag}
+		complete := make([]minio.CompletePart, len(parts))
+		for i, p := range parts {
+			complete[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag}
 		}
 		data := u.s.dataKey(u.id)
-		if _, err := u.s.c.CompleteMultipartUpload(ctx, u.s.bucket, data, u.st.UploadID, parts, minio.PutObjectOptions{}); err != nil {
+		if _, err := u.s.c.CompleteMultipartUpload(ctx, u.s.bucket, data, u.st.UploadID, complete, minio.PutObjectOptions{}); err != nil {
 			return blob.Info{}, s3Err(ctx, err, "commit %s: complete upload %s", d, u.id)
 		}
-		u.st.UploadID = "" // completed: nothing left to abort
 		if err := u.s.copy(ctx, data, key, u.st.Size); err != nil {
 			return blob.Info{}, s3Err(ctx, err, "commit %s", d)
 		}
@@ -373,6 +437,7 @@ func (u *upload) Cancel(ctx context.Context) error {
 }
 
 func (u *upload) discard(ctx context.Context) error {
+	_ = u.wait() // the part in flight must land before its upload is aborted
 	u.done = true
 	u.tail = nil
 	return u.s.removeSession(ctx, u.id, u.st.UploadID)
