@@ -23,7 +23,7 @@ import (
 // scripts/seaweedfs.sh) under a fresh prefix of its own, and removes
 // everything under that prefix when the test ends. Without the variable
 // the test is skipped, unless CERULEAN_E2E_REQUIRE=1.
-func testOptions(t *testing.T) Options {
+func testOptions(t testing.TB) Options {
 	t.Helper()
 	raw := os.Getenv("CERULEAN_TEST_S3")
 	if raw == "" {
@@ -45,7 +45,7 @@ func testOptions(t *testing.T) Options {
 // newStore opens a store under a fresh prefix. When the test passed it
 // checks that nothing was left in tmp/, uploads/ or as an incomplete
 // multipart upload, then removes the prefix.
-func newStore(t *testing.T, o Options) *Store {
+func newStore(t testing.TB, o Options) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), o)
 	if err != nil {
@@ -75,7 +75,7 @@ func newStore(t *testing.T, o Options) *Store {
 
 // list returns the keys under the store's prefix + dir, relative to the
 // prefix.
-func list(t *testing.T, s *Store, dir string) []string {
+func list(t testing.TB, s *Store, dir string) []string {
 	t.Helper()
 	var keys []string
 	for oi := range s.c.Client.ListObjects(context.Background(), s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + dir, Recursive: true}) {
