@@ -96,7 +96,15 @@ JSON
 stop() {
 	local dir=$1
 	[ -f "$dir/weed.pid" ] || return 0
-	kill "$(cat "$dir/weed.pid")" 2>/dev/null || true
+	local pid i
+	pid=$(cat "$dir/weed.pid")
+	kill "$pid" 2>/dev/null || true
+	# The volume server takes about ten seconds to drain.
+	for i in $(seq 60); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -9 "$pid" 2>/dev/null || true
 	rm -f "$dir/weed.pid"
 }
 
