@@ -18,7 +18,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cerulean/cerulean/internal/blob"
 	"github.com/cerulean/cerulean/internal/blob/fileblob"
+	"github.com/cerulean/cerulean/internal/blob/s3blob"
 	"github.com/cerulean/cerulean/internal/config"
 	"github.com/cerulean/cerulean/internal/containergroup"
 	"github.com/cerulean/cerulean/internal/identity"
@@ -45,7 +47,7 @@ type App struct {
 	cfg      config.Config
 	logger   *slog.Logger
 	store    store.Store
-	blobs    *fileblob.Store
+	blobs    blobStore
 	tls      *tlsca.Bundle
 	handler  http.Handler
 	listener net.Listener
@@ -87,7 +89,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, fmt.Errorf("sealing key: %w", err)
 	}
-	blobs, err := fileblob.New(filepath.Join(cfg.DataDir, "blobs"))
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
@@ -155,6 +157,20 @@ func withStoreLock(ctx context.Context, st store.Store, name string, fn func() e
 		return l.WithLock(ctx, name, fn)
 	}
 	return fn()
+}
+
+// blobStore is a blob backend the app closes on shutdown.
+type blobStore interface {
+	blob.Store
+	Close() error
+}
+
+// openBlobs opens the S3 bucket of --blobs, or else <data dir>/blobs.
+func openBlobs(ctx context.Context, cfg config.Config) (blobStore, error) {
+	if cfg.Blobs != "" {
+		return s3blob.New(ctx, cfg.Blobs)
+	}
+	return fileblob.New(filepath.Join(cfg.DataDir, "blobs"))
 }
 
 // tlsConfig is the listener's TLS configuration. Registry login servers

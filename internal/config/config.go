@@ -36,6 +36,9 @@ type Config struct {
 	// in the data dir, or a PostgreSQL URL (postgres://… or
 	// postgresql://…) that several servers may share.
 	Store string // CERULEAN_STORE, default ""
+	// Blobs is where blobs are kept: empty for the data dir, or an S3
+	// bucket, s3://bucket/prefix?endpoint=…&region=…, shared by servers.
+	Blobs string // CERULEAN_BLOBS, default "" (<data dir>/blobs)
 
 	badAzureHostnames bool
 }
@@ -61,10 +64,12 @@ var AzureHosts = []string{
 // Env names the environment variable of each setting.
 var Env = struct {
 	DataDir, Listen, RegistryDomain, Location, LogLevel, InstancesDomain, Runtime, AzureHostnames, Store string
+	Blobs                                                                                                string
 }{
 	DataDir: "CERULEAN_DATA_DIR", Listen: "CERULEAN_LISTEN", RegistryDomain: "CERULEAN_REGISTRY_DOMAIN",
 	Location: "CERULEAN_LOCATION", LogLevel: "CERULEAN_LOG_LEVEL", InstancesDomain: "CERULEAN_INSTANCES_DOMAIN",
 	Runtime: "CERULEAN_RUNTIME", AzureHostnames: "CERULEAN_AZURE_HOSTNAMES", Store: "CERULEAN_STORE",
+	Blobs: "CERULEAN_BLOBS",
 }
 
 // DefaultDataDir returns ~/.cerulean.
@@ -95,6 +100,7 @@ func Defaults(getenv func(string) string) Config {
 		{Env.DataDir, &c.DataDir}, {Env.Listen, &c.Listen}, {Env.RegistryDomain, &c.RegistryDomain},
 		{Env.Location, &c.Location}, {Env.LogLevel, &c.LogLevel},
 		{Env.InstancesDomain, &c.InstancesDomain}, {Env.Runtime, &c.Runtime}, {Env.Store, &c.Store},
+		{Env.Blobs, &c.Blobs},
 	} {
 		if v := getenv(kv.name); v != "" {
 			*kv.dst = v
@@ -158,6 +164,9 @@ func (c Config) Validate() error {
 	if err := validStore(c.Store); err != nil {
 		errs = append(errs, err)
 	}
+	if err := validBlobs(c.Blobs); err != nil {
+		errs = append(errs, err)
+	}
 	if c.badAzureHostnames {
 		errs = append(errs, fmt.Errorf("%s: want true or false", Env.AzureHostnames))
 	}
@@ -192,6 +201,25 @@ func validStore(s string) error {
 		return fmt.Errorf("store: scheme %q is not supported; want postgres:// or postgresql://, or no store setting for SQLite in the data dir", u.Scheme)
 	case u.Host == "" && u.Query().Get("host") == "":
 		return errors.New("store: the URL names no host; want postgres://user:password@host:port/database")
+	}
+	return nil
+}
+
+// validBlobs checks the shape of an s3:// blob store URL; the S3 backend
+// checks the rest when it opens the bucket.
+func validBlobs(b string) error {
+	if b == "" {
+		return nil
+	}
+	u, err := url.Parse(b)
+	if err != nil || u.Scheme != "s3" || u.Host == "" {
+		return fmt.Errorf("blobs %q: want s3://bucket/prefix?endpoint=…&region=… (or nothing for the data dir)", b)
+	}
+	if ep := u.Query().Get("endpoint"); ep != "" {
+		e, err := url.Parse(ep)
+		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
+			return fmt.Errorf("blobs %q: endpoint %q: want an http(s) URL", b, ep)
+		}
 	}
 	return nil
 }

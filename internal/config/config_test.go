@@ -42,6 +42,10 @@ func TestValidate(t *testing.T) {
 		{"socket store", func(c *Config) { c.Store = "postgres:///cerulean?host=/run/postgresql" }, ""},
 		{"mysql store", func(c *Config) { c.Store = "mysql://u:secret@db/cerulean" }, `scheme "mysql"`},
 		{"path store", func(c *Config) { c.Store = "/var/lib/cerulean.db" }, "scheme"},
+		{"s3 blobs", func(c *Config) { c.Blobs = "s3://bkt/p?endpoint=http://127.0.0.1:8333&region=us-east-1" }, ""},
+		{"blobs not s3", func(c *Config) { c.Blobs = "/srv/blobs" }, "blobs"},
+		{"blobs without bucket", func(c *Config) { c.Blobs = "s3:///p" }, "blobs"},
+		{"blobs endpoint", func(c *Config) { c.Blobs = "s3://bkt/p?endpoint=127.0.0.1:8333" }, "endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
