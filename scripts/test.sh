@@ -8,7 +8,8 @@
 # (skopeo, runc, busybox-static, podman, docker.io, and Azure's own clients: Debian's
 # azure-cli with the Azure SDK for Python it brings, Node.js for the Azure SDK
 # for JavaScript, which the tests take from npm; PostgreSQL, started on
-# loopback for the PostgreSQL store's tests) and adds the /etc/hosts entries that let third-party clients
+# loopback for the PostgreSQL store's tests; SeaweedFS, built from its Go
+# module and started on loopback for the S3 blob store's tests) and adds the /etc/hosts entries that let third-party clients
 # reach registry login servers. Otherwise the tests that need them are
 # skipped with a message, unless CERULEAN_E2E_REQUIRE=1 (CI sets it).
 set -euo pipefail
@@ -49,6 +50,13 @@ if [ "$(id -u)" = 0 ]; then
 			(cd /tmp && runuser -u postgres -- createdb -p "$port" -O cerulean cerulean_test)
 		export CERULEAN_TEST_POSTGRES="postgres://cerulean:cerulean@127.0.0.1:$port/cerulean_test?sslmode=disable"
 	fi
+	# SeaweedFS (S3 on loopback) for the S3 blob backend's tests: built
+	# once per machine, in the background while formatting, vet and lint run.
+	if [ -z "${CERULEAN_TEST_S3:-}" ]; then
+		weed_log=$(mktemp)
+		bash scripts/seaweedfs.sh build >"$weed_log" 2>&1 &
+		weed_build=$!
+	fi
 	if ! getent hosts conformance.azurecr.localhost >/dev/null; then
 		echo "==> adding registry login servers to /etc/hosts"
 		echo "127.0.0.1 $registry_hosts" >>/etc/hosts
@@ -72,6 +80,13 @@ if ! "$gobin/golangci-lint" version 2>/dev/null | grep -q "${golangci_version#v}
 	go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$golangci_version"
 fi
 "$gobin/golangci-lint" run ./...
+
+if [ -n "${weed_build:-}" ]; then
+	echo "==> SeaweedFS"
+	wait "$weed_build" || { cat "$weed_log" >&2; exit 1; }
+	eval "$(bash scripts/seaweedfs.sh start /var/tmp/cerulean-seaweedfs 18333)"
+	trap 'bash scripts/seaweedfs.sh stop /var/tmp/cerulean-seaweedfs >/dev/null 2>&1 || true' EXIT
+fi
 
 echo "==> go test"
 go test -count=1 ./...
