@@ -226,7 +226,8 @@ func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
 	graphH := graph.New(graph.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Resources: a.Resources})
 	loginH := login.New(login.Config{Logger: a.logger, Identity: a.Identity, Signer: signer, Hosts: hosts})
 	tokens := acrtoken.New(acrtoken.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Registries: a.Registries, Signer: signer})
-	dataPlane := oci.New(oci.Config{Logger: a.logger, Registries: a.Registries, Auth: tokens})
+	redirect, _ := a.blobs.(blob.Redirector) // s3blob: redirects when --blobs has ?redirect=true
+	dataPlane := oci.New(oci.Config{Logger: a.logger, Registries: a.Registries, Auth: tokens, Redirect: redirect})
 	execH := execstream.New(a.ContainerGroups, a.logger)
 	metadataH := arm.Metadata(arm.MetadataConfig{Logger: a.logger, AzureHostnames: a.cfg.AzureHostnames, RegistryDomain: a.cfg.RegistryDomain})
 	registrySuffix := "." + a.cfg.RegistryDomain

@@ -11,6 +11,7 @@ package blob
 import (
 	"context"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -66,6 +67,18 @@ type Store interface {
 	DeleteUpload(ctx context.Context, id string) error
 	// WalkUploads calls fn with each session's id and last write time.
 	WalkUploads(ctx context.Context, fn func(id string, modified time.Time) error) error
+}
+
+// Redirector is implemented by backends that can send readers straight to
+// the bytes (an object store's presigned URL), so a registry need not
+// stream them itself. Callers check that the reader may see the blob
+// first: a URL is a bearer credential for the blob until it expires.
+type Redirector interface {
+	// RedirectURL returns a short-lived URL that serves blob d to an
+	// unauthenticated GET, with Range support; ok is false when the
+	// backend is not configured to redirect. It need not check that d
+	// exists.
+	RedirectURL(ctx context.Context, d digest.Digest) (u *url.URL, ok bool, err error)
 }
 
 // Upload is an open upload session. Bytes written are appended and hashed

@@ -127,7 +127,10 @@ type Store struct {
 	redirect bool
 }
 
-var _ blob.Store = (*Store)(nil)
+var (
+	_ blob.Store      = (*Store)(nil)
+	_ blob.Redirector = (*Store)(nil)
+)
 
 // New opens the store a URL names, with credentials from the standard AWS
 // environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,

@@ -50,11 +50,17 @@ func blobHeaders(w http.ResponseWriter, d digest.Digest) {
 }
 
 // getBlob is GET /v2/<name>/blobs/<digest>: the blob streamed with Range
-// (206 + Content-Range), If-None-Match and If-Range support.
+// (206 + Content-Range), If-None-Match and If-Range support, or a redirect
+// to the blob store when it hands out URLs.
 func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, c *call) error {
 	d, err := parseDigest(c.route.ref)
 	if err != nil {
 		return err
+	}
+	if h.redirect != nil {
+		if done, err := h.redirectBlob(w, r, c, d); done || err != nil {
+			return err
+		}
 	}
 	rd, err := h.regs.OpenBlob(r.Context(), c.reg.Name, c.route.name, d)
 	if err != nil {
@@ -76,6 +82,33 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, c *call) error
 	w.WriteHeader(http.StatusOK)
 	_, _ = copyBlob(w, rd)
 	return nil
+}
+
+// redirectBlob answers a blob GET with 307 Temporary Redirect to the blob
+// store's presigned URL, as Distribution does with redirects on; the
+// client sends its Range and preconditions there. done is false when the
+// store does not redirect. The blob is looked up through the registry
+// first, so that a URL, which anyone holding it may use until it
+// expires, is only handed to callers whose repository links the blob;
+// the store does not check existence, so this also keeps 404s ours. The
+// URL is signed first, as that costs no round trip and a store without
+// redirects on then costs nothing.
+func (h *handler) redirectBlob(w http.ResponseWriter, r *http.Request, c *call, d digest.Digest) (done bool, err error) {
+	u, ok, err := h.redirect.RedirectURL(r.Context(), d)
+	if err != nil || !ok {
+		return false, err
+	}
+	if _, err := h.regs.StatBlob(r.Context(), c.reg.Name, c.route.name, d); err != nil {
+		return false, err
+	}
+	hd := w.Header()
+	hd.Set("Docker-Content-Digest", d.String())
+	hd.Set("Location", u.String())
+	// The URL expires: the 307 must not be cached the way blob bytes are.
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusTemporaryRedirect)
+	return true, nil
 }
 
 // dropEmptySuffixRanges removes from a Range header the suffix ranges

@@ -2,8 +2,10 @@ package oci
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,5 +151,79 @@ func TestLargeBlobStreams(t *testing.T) {
 	wantHeaders(t, rec, "Content-Length", strconv.Itoa(len(data)))
 	if !bytes.Equal(rec.Body.Bytes(), data) {
 		t.Error("content differs")
+	}
+}
+
+// fakeRedirector is a blob store's presigned URLs: a fixed host, the
+// digest in the path.
+type fakeRedirector struct {
+	on    bool
+	calls int
+}
+
+func (f *fakeRedirector) RedirectURL(_ context.Context, d digest.Digest) (*url.URL, bool, error) {
+	f.calls++
+	if !f.on {
+		return nil, false, nil
+	}
+	return &url.URL{Scheme: "https", Host: "bucket.s3.example", Path: "/blobs/" + d.Encoded(), RawQuery: "X-Amz-Signature=x"}, true, nil
+}
+
+// TestBlobRedirect: with a redirecting blob store, a blob GET the caller
+// may make is a 307 to the store's URL; HEAD, unlinked and unknown blobs,
+// manifests and a store with redirects off are answered by the registry.
+func TestBlobRedirect(t *testing.T) {
+	e := newEnv(t)
+	rd := &fakeRedirector{on: true}
+	e.h = New(Config{Registries: e.regs, Auth: e.auth, Redirect: rd})
+	data := []byte("0123456789")
+	d := e.pushBlob("a", data)
+	location := "https://bucket.s3.example/blobs/" + d.Encoded() + "?X-Amz-Signature=x"
+
+	rec := e.do("GET", "/v2/a/blobs/"+d.String(), authPull, nil)
+	wantStatus(t, rec, http.StatusTemporaryRedirect)
+	wantHeaders(t, rec, "Location", location, "Docker-Content-Digest", d.String(), "Content-Length", "0", "Cache-Control", "no-store")
+	if rec.Body.Len() != 0 {
+		t.Errorf("redirect body %q", rec.Body.String())
+	}
+	// A range is the store's to serve: the redirect is the same.
+	rec = e.do("GET", "/v2/a/blobs/"+d.String(), authPull, nil, "Range", "bytes=2-4")
+	wantStatus(t, rec, http.StatusTemporaryRedirect)
+	wantHeaders(t, rec, "Location", location)
+
+	// HEAD answers itself.
+	rec = e.do("HEAD", "/v2/a/blobs/"+d.String(), authPull, nil)
+	wantStatus(t, rec, http.StatusOK)
+	wantHeaders(t, rec, "Content-Length", "10", "Docker-Content-Digest", d.String(), "Location", "")
+
+	// A blob of another repository, or none at all, is a 404, never a URL.
+	for _, path := range []string{"/v2/b/blobs/" + d.String(), "/v2/a/blobs/" + digest.FromString("other").String()} {
+		rec = e.do("GET", path, authAll, nil)
+		wantError(t, rec, http.StatusNotFound, "BLOB_UNKNOWN")
+		wantHeaders(t, rec, "Location", "")
+	}
+	// Without access, a 401 before the store is asked.
+	calls := rd.calls
+	rec = e.do("GET", "/v2/a/blobs/"+d.String(), "", nil)
+	wantStatus(t, rec, http.StatusUnauthorized)
+	wantHeaders(t, rec, "Location", "")
+	if rd.calls != calls {
+		t.Error("the store signed a URL for an unauthenticated request")
+	}
+
+	// Manifests are never redirected.
+	body, md := e.pushImage("a", "v1", "")
+	rec = e.do("GET", "/v2/a/manifests/"+md.String(), authPull, nil, "Accept", mediaTypeOCIManifest)
+	wantStatus(t, rec, http.StatusOK)
+	if !bytes.Equal(rec.Body.Bytes(), body) {
+		t.Errorf("manifest body %q", rec.Body.String())
+	}
+
+	// Redirects off: the bytes.
+	rd.on = false
+	rec = e.do("GET", "/v2/a/blobs/"+d.String(), authPull, nil)
+	wantStatus(t, rec, http.StatusOK)
+	if !bytes.Equal(rec.Body.Bytes(), data) {
+		t.Errorf("body %q", rec.Body.String())
 	}
 }

@@ -81,12 +81,17 @@ type Config struct {
 	Logger     *slog.Logger
 	Registries Registries
 	Auth       Authenticator
+	// Redirect, when set, is the blob store's presigned URLs: blob GETs
+	// that pass authorization and the repository check are answered with a
+	// 307 to it instead of the bytes (s3blob with ?redirect=true).
+	Redirect blob.Redirector
 }
 
 type handler struct {
-	logger *slog.Logger
-	regs   Registries
-	auth   Authenticator
+	logger   *slog.Logger
+	regs     Registries
+	auth     Authenticator
+	redirect blob.Redirector
 }
 
 // New returns the data-plane handler. The composition root sends it every
@@ -98,7 +103,7 @@ func New(cfg Config) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &handler{logger: logger, regs: cfg.Registries, auth: cfg.Auth}
+	return &handler{logger: logger, regs: cfg.Registries, auth: cfg.Auth, redirect: cfg.Redirect}
 }
 
 // call is one routed, authorized request.
