@@ -168,6 +168,17 @@ var rules = []rule{
 		direct: true,
 	},
 	{
+		name: "only the database/sql backends use their shared domain SQL",
+		applies: func(p string) bool {
+			return !under(p, "internal/store/sqlbase", "internal/store/sqlstore", "internal/store/pgstore")
+		},
+		forbidden: func(dep string) bool {
+			r, ok := rel(dep)
+			return ok && under(r, "internal/store/sqlbase")
+		},
+		direct: true,
+	},
+	{
 		// go list's Imports leave out what _test.go files import.
 		name:    "only _test.go files import " + serverTest,
 		applies: func(string) bool { return true },

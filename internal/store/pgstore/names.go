@@ -2,7 +2,9 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/cerulean/cerulean/internal/errdefs"
 	"github.com/cerulean/cerulean/internal/identity"
@@ -31,17 +33,23 @@ var (
 func distinctKeys(v []string) []string {
 	out := make([]string, 0, len(v))
 	for _, s := range v {
-		if k := key(s); !slices.Contains(out, k) {
+		if k := strings.ToLower(s); !slices.Contains(out, k) {
 			out = append(out, k)
 		}
 	}
 	return out
 }
 
+// jsonList encodes a list as the JSON argument the queries expand.
+func jsonList(v []string) string {
+	b, _ := json.Marshal(v) // cannot fail for []string
+	return string(b)
+}
+
 // putIdentifierURIs replaces the application's claimed identifier URIs.
 func putIdentifierURIs(ctx context.Context, tx querier, tenantKey, appIDKey, idKey string, uris []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM application_identifier_uris WHERE app_key = ?`, idKey); err != nil {
-		return errdefs.Internalf(err, "pgstore: delete identifier uris")
+		return errdefs.Internalf(err, "store: delete identifier uris")
 	}
 	keys := distinctKeys(uris)
 	if len(keys) == 0 {
@@ -51,19 +59,19 @@ func putIdentifierURIs(ctx context.Context, tx querier, tenantKey, appIDKey, idK
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM service_principal_names AS n
 		JOIN service_principals AS s ON s.id_key = n.sp_key
 		WHERE n.tenant_key = ? AND s.app_id_key <> ? AND n.name_key IN (SELECT jsonb_array_elements_text(?::jsonb)))`,
-		tenantKey, appIDKey, encodeList(keys)).Scan(&taken); err != nil {
-		return errdefs.Internalf(err, "pgstore: check identifier uris")
+		tenantKey, appIDKey, jsonList(keys)).Scan(&taken); err != nil {
+		return errdefs.Internalf(err, "store: check identifier uris")
 	}
 	if taken {
 		return errURITaken
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO application_identifier_uris (tenant_key, uri_key, app_key)
-		SELECT ?::text, u, ?::text FROM jsonb_array_elements_text(?::jsonb) AS u`, tenantKey, idKey, encodeList(keys))
+		SELECT ?::text, u, ?::text FROM jsonb_array_elements_text(?::jsonb) AS u`, tenantKey, idKey, jsonList(keys))
 	switch {
 	case isUnique(err):
 		return errURITaken
 	case err != nil:
-		return errdefs.Internalf(err, "pgstore: insert identifier uris")
+		return errdefs.Internalf(err, "store: insert identifier uris")
 	}
 	return nil
 }
@@ -71,7 +79,7 @@ func putIdentifierURIs(ctx context.Context, tx querier, tenantKey, appIDKey, idK
 // putServicePrincipalNames replaces the service principal's claimed names.
 func putServicePrincipalNames(ctx context.Context, tx querier, tenantKey, appIDKey, idKey string, names []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM service_principal_names WHERE sp_key = ?`, idKey); err != nil {
-		return errdefs.Internalf(err, "pgstore: delete service principal names")
+		return errdefs.Internalf(err, "store: delete service principal names")
 	}
 	keys := distinctKeys(names)
 	if len(keys) == 0 {
@@ -82,19 +90,19 @@ func putServicePrincipalNames(ctx context.Context, tx querier, tenantKey, appIDK
 		WHERE a.tenant_key = ? AND a.app_id_key <> ? AND (a.app_id_key IN (SELECT jsonb_array_elements_text(?::jsonb))
 			OR EXISTS (SELECT 1 FROM application_identifier_uris AS u
 				WHERE u.app_key = a.id_key AND u.uri_key IN (SELECT jsonb_array_elements_text(?::jsonb)))))`,
-		tenantKey, appIDKey, encodeList(keys), encodeList(keys)).Scan(&taken); err != nil {
-		return errdefs.Internalf(err, "pgstore: check service principal names")
+		tenantKey, appIDKey, jsonList(keys), jsonList(keys)).Scan(&taken); err != nil {
+		return errdefs.Internalf(err, "store: check service principal names")
 	}
 	if taken {
 		return errSPNTaken
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO service_principal_names (tenant_key, name_key, sp_key)
-		SELECT ?::text, n, ?::text FROM jsonb_array_elements_text(?::jsonb) AS n`, tenantKey, idKey, encodeList(keys))
+		SELECT ?::text, n, ?::text FROM jsonb_array_elements_text(?::jsonb) AS n`, tenantKey, idKey, jsonList(keys))
 	switch {
 	case isUnique(err):
 		return errSPNTaken
 	case err != nil:
-		return errdefs.Internalf(err, "pgstore: insert service principal names")
+		return errdefs.Internalf(err, "store: insert service principal names")
 	}
 	return nil
 }

@@ -1,5 +1,6 @@
 // Package pgstore is the PostgreSQL metadata backend, built on pgx through
-// database/sql. It keeps sqlstore's schema (translated in
+// database/sql, running sqlbase's domain SQL (rebound to $n placeholders)
+// in PostgreSQL's dialect. It keeps sqlstore's schema (translated in
 // migrations/NNNN_name.sql, the same versions) and its guarantees, for
 // several servers sharing one database:
 //
@@ -20,19 +21,12 @@
 package pgstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"embed"
-	"errors"
-	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
-	"path"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,10 +34,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/cerulean/cerulean/internal/errdefs"
-	"github.com/cerulean/cerulean/internal/identity"
-	"github.com/cerulean/cerulean/internal/rbac"
-	"github.com/cerulean/cerulean/internal/resource"
 	"github.com/cerulean/cerulean/internal/store"
+	"github.com/cerulean/cerulean/internal/store/sqlbase"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -62,9 +54,16 @@ const (
 // Store is a PostgreSQL metadata store. It is safe for concurrent use, by
 // any number of processes on one database.
 type Store struct {
+	*sqlbase.Store
 	db       *sql.DB
-	q        querier // db, with ? placeholders
 	readOnly bool
+}
+
+// newStore wraps db; the domain stores read through it, rebound.
+func newStore(db *sql.DB, readOnly bool) *Store {
+	s := &Store{db: db, readOnly: readOnly}
+	s.Store = sqlbase.New(rebound{db}, s.write, dialect)
+	return s
 }
 
 // IsURL reports whether s names a PostgreSQL database (postgres:// or
@@ -77,7 +76,7 @@ func IsURL(s string) bool {
 func openDB(dsn string, readOnly bool) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, errdefs.Newf(errdefs.InvalidArgument, "", "pgstore: %s", redact(err))
+		return nil, errdefs.Newf(errdefs.InvalidArgument, "", "store: %s", redact(err))
 	}
 	if readOnly {
 		// The server refuses every write on these connections.
@@ -115,13 +114,13 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 	}
 	migs, err := loadMigrations()
 	if err != nil {
-		return nil, errdefs.Internalf(err, "pgstore: load migrations")
+		return nil, errdefs.Internalf(err, "store: load migrations")
 	}
 	db, err := openDB(dsn, false)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, q: rebound{db}}
+	s := newStore(db, false)
 	v, applied, err := s.migrate(ctx, migs)
 	if err != nil {
 		_ = db.Close()
@@ -140,23 +139,23 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 func OpenReadOnly(ctx context.Context, dsn string) (*Store, error) {
 	migs, err := loadMigrations()
 	if err != nil {
-		return nil, errdefs.Internalf(err, "pgstore: load migrations")
+		return nil, errdefs.Internalf(err, "store: load migrations")
 	}
 	db, err := openDB(dsn, true)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, q: rebound{db}, readOnly: true}
+	s := newStore(db, true)
 	var exists bool
 	if err := db.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
 		_ = db.Close()
-		return nil, errdefs.Internalf(err, "pgstore: connect")
+		return nil, errdefs.Internalf(err, "store: connect")
 	}
 	if !exists {
 		_ = db.Close()
 		return nil, errdefs.Newf(errdefs.NotFound, "", "no Cerulean schema in the database")
 	}
-	if err := checkSchema(ctx, db, migs); err != nil {
+	if err := sqlbase.CheckSchema(ctx, db, migs); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -166,19 +165,10 @@ func OpenReadOnly(ctx context.Context, dsn string) (*Store, error) {
 // Close closes the connection pool.
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
-		return errdefs.Internalf(err, "pgstore: close")
+		return errdefs.Internalf(err, "store: close")
 	}
 	return nil
 }
-
-// Identity returns the directory store.
-func (s *Store) Identity() identity.Store { return identityStore{s} }
-
-// RBAC returns the role assignment store.
-func (s *Store) RBAC() rbac.Store { return rbacStore{s} }
-
-// Resources returns the resource hierarchy store.
-func (s *Store) Resources() resource.Store { return resourceStore{s} }
 
 // WithLock runs fn while holding a session advisory lock named by name,
 // shared by every process on the schema: servers starting at once use it
@@ -186,11 +176,11 @@ func (s *Store) Resources() resource.Store { return resourceStore{s} }
 func (s *Store) WithLock(ctx context.Context, name string, fn func() error) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return errdefs.Internalf(err, "pgstore: connect")
+		return errdefs.Internalf(err, "store: connect")
 	}
 	defer func() { _ = conn.Close() }()
 	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, hashtext(current_schema() || ':' || $2::text))`, lockApp, name); err != nil {
-		return errdefs.Internalf(err, "pgstore: lock %s", name)
+		return errdefs.Internalf(err, "store: lock %s", name)
 	}
 	defer func() {
 		// A fresh context: the lock must go even when ctx is done, or the
@@ -202,38 +192,9 @@ func (s *Store) WithLock(ctx context.Context, name string, fn func() error) erro
 	return fn()
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = sqlbase.Migration
 
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var migs []migration
-	for _, e := range entries {
-		prefix, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %q: name must be NNNN_name.sql", e.Name())
-		}
-		b, err := migrationFS.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		migs = append(migs, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	slices.SortFunc(migs, func(a, b migration) int { return cmp.Compare(a.version, b.version) })
-	for i := 1; i < len(migs); i++ {
-		if migs[i].version == migs[i-1].version {
-			return nil, fmt.Errorf("migrations %q and %q: same version %d", migs[i-1].name, migs[i].name, migs[i].version)
-		}
-	}
-	return migs, nil
-}
+func loadMigrations() ([]migration, error) { return sqlbase.LoadMigrations(migrationFS) }
 
 // migrate applies the pending migrations, each in its own transaction,
 // holding the schema's migration lock for the whole run so that servers
@@ -242,137 +203,46 @@ func loadMigrations() ([]migration, error) {
 // it is not recorded, and a database recording one this binary does not
 // know is refused.
 func (s *Store) migrate(ctx context.Context, migs []migration) (int, bool, error) {
-	latest := 0
-	known := map[int]bool{}
-	for _, m := range migs {
-		latest = max(latest, m.version)
-		known[m.version] = true
-	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return 0, false, errdefs.Internalf(err, "pgstore: connect")
+		return 0, false, errdefs.Internalf(err, "store: connect")
 	}
 	defer func() { _ = conn.Close() }()
 	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, hashtext(current_schema()))`, lockMigrate); err != nil {
-		return 0, false, errdefs.Internalf(err, "pgstore: take the migration lock")
+		return 0, false, errdefs.Internalf(err, "store: take the migration lock")
 	}
 	defer func() {
 		if _, err := conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, lockMigrate); err != nil {
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER NOT NULL PRIMARY KEY,
-		applied_at TEXT NOT NULL
-	)`); err != nil {
-		return 0, false, errdefs.Internalf(err, "pgstore: create schema_migrations")
-	}
-	done, err := appliedVersions(ctx, conn)
+	done, err := sqlbase.Applied(ctx, conn, migs)
 	if err != nil {
 		return 0, false, err
 	}
-	for v := range done {
-		if v > latest {
-			return v, false, errdefs.Newf(errdefs.FailedPrecondition, "",
-				"the database schema version %d is newer than this binary supports (%d)", v, latest)
-		}
-		if !known[v] {
-			return v, false, errdefs.Newf(errdefs.FailedPrecondition, "",
-				"the database has schema migration %d, which this binary does not know", v)
-		}
-	}
 	applied := false
 	for _, m := range migs {
-		if done[m.version] {
+		if done[m.Version] {
 			continue
 		}
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
-			return 0, false, errdefs.Internalf(err, "pgstore: begin")
+			return 0, false, errdefs.Internalf(err, "store: begin")
 		}
 		// The simple protocol runs a script of several statements.
-		if _, err := tx.ExecContext(ctx, m.sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+		if _, err := tx.ExecContext(ctx, m.SQL, pgx.QueryExecModeSimpleProtocol); err != nil {
 			_ = tx.Rollback()
-			return 0, false, errdefs.Internalf(err, "pgstore: apply migration %s", m.name)
+			return 0, false, errdefs.Internalf(err, "store: apply migration %s", m.Name)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-			m.version, formatTime(time.Now())); err != nil {
+			m.Version, sqlbase.FormatTime(time.Now())); err != nil {
 			_ = tx.Rollback()
-			return 0, false, errdefs.Internalf(err, "pgstore: record migration %s", m.name)
+			return 0, false, errdefs.Internalf(err, "store: record migration %s", m.Name)
 		}
 		if err := tx.Commit(); err != nil {
-			return 0, false, errdefs.Internalf(err, "pgstore: commit migration %s", m.name)
+			return 0, false, errdefs.Internalf(err, "store: commit migration %s", m.Name)
 		}
 		applied = true
 	}
-	return latest, applied, nil
-}
-
-type rowsQuerier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// appliedVersions returns the versions schema_migrations records.
-func appliedVersions(ctx context.Context, q rowsQuerier) (map[int]bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT version FROM schema_migrations`)
-	if err != nil {
-		return nil, errdefs.Internalf(err, "pgstore: read schema migrations")
-	}
-	defer func() { _ = rows.Close() }() // rows.Err reports what matters
-	out := map[int]bool{}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: read schema migrations")
-		}
-		out[v] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errdefs.Internalf(err, "pgstore: read schema migrations")
-	}
-	return out, nil
-}
-
-// checkSchema reports whether the database records exactly the
-// migrations this binary knows.
-func checkSchema(ctx context.Context, db *sql.DB, migs []migration) error {
-	done, err := appliedVersions(ctx, db)
-	if err != nil {
-		return err
-	}
-	known := map[int]bool{}
-	for _, m := range migs {
-		known[m.version] = true
-		if !done[m.version] {
-			return errdefs.Newf(errdefs.FailedPrecondition, "",
-				"the database lacks schema migration %s; start the server once to apply it", m.name)
-		}
-	}
-	for v := range done {
-		if !known[v] {
-			return errdefs.Newf(errdefs.FailedPrecondition, "",
-				"the database has schema migration %d, which this binary does not know", v)
-		}
-	}
-	return nil
-}
-
-// errNotFound and friends build the reason-less errors the store contracts
-// ask for; the domain services add reasons.
-func errNotFound(format string, args ...any) error {
-	return errdefs.Newf(errdefs.NotFound, "", format, args...)
-}
-
-func errAlreadyExists(format string, args ...any) error {
-	return errdefs.Newf(errdefs.AlreadyExists, "", format, args...)
-}
-
-func errConflict(format string, args ...any) error {
-	return errdefs.Newf(errdefs.Conflict, "", format, args...)
-}
-
-// errImmutable reports an update function that changed an identifying
-// field: a bug in the caller.
-func errImmutable(what string) error {
-	return errdefs.Internalf(errors.New("update function changed an immutable field"), "pgstore: %s", what)
+	return sqlbase.Latest(migs), applied, nil
 }

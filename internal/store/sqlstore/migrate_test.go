@@ -4,11 +4,13 @@ import (
 	"database/sql"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cerulean/cerulean/internal/errdefs"
 	"github.com/cerulean/cerulean/internal/identity"
 	"github.com/cerulean/cerulean/internal/resource"
+	"github.com/cerulean/cerulean/internal/store/sqlbase"
 )
 
 // rawStore opens a database at path without migrating it.
@@ -16,8 +18,7 @@ func rawStore(t *testing.T, path string) *Store {
 	t.Helper()
 	db, err := sql.Open("sqlite", dsn(path))
 	mustNil(t, err)
-	s := &Store{db: db, wsem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
-	s.q = cachedDB{s}
+	s := newStore(db)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
@@ -35,9 +36,9 @@ func tableExists(t *testing.T, s *Store, name string) bool {
 func TestMigrationsOutOfOrder(t *testing.T) {
 	ctx := t.Context()
 	s := rawStore(t, filepath.Join(t.TempDir(), "db"))
-	m1 := migration{1, "0001_a.sql", "CREATE TABLE a (x INTEGER);"}
-	m2 := migration{2, "0002_b.sql", "CREATE TABLE b (x INTEGER);"}
-	m3 := migration{3, "0003_c.sql", "CREATE TABLE c (x INTEGER); CREATE TABLE c2 (x INTEGER);"}
+	m1 := migration{Version: 1, Name: "0001_a.sql", SQL: "CREATE TABLE a (x INTEGER);"}
+	m2 := migration{Version: 2, Name: "0002_b.sql", SQL: "CREATE TABLE b (x INTEGER);"}
+	m3 := migration{Version: 3, Name: "0003_c.sql", SQL: "CREATE TABLE c (x INTEGER); CREATE TABLE c2 (x INTEGER);"}
 
 	v, applied, err := s.migrate(ctx, []migration{m1, m3})
 	mustNil(t, err)
@@ -69,7 +70,7 @@ func TestOwnersMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cerulean.db")
 	migs, err := loadMigrations()
 	mustNil(t, err)
-	i := slices.IndexFunc(migs, func(m migration) bool { return m.name == "0003_owners.sql" })
+	i := slices.IndexFunc(migs, func(m migration) bool { return m.Name == "0003_owners.sql" })
 	if i < 0 {
 		t.Fatal("no 0003_owners.sql migration")
 	}
@@ -80,13 +81,13 @@ func TestOwnersMigration(t *testing.T) {
 	_, err = old.db.ExecContext(ctx, `INSERT INTO applications (id_key, id, tenant_key, tenant_id, app_id_key, app_id,
 		display_name_key, display_name, description, sign_in_audience, identifier_uris, tags, notes, created_at)
 		VALUES ('a1', 'a1', ?, ?, 'app1', 'app1', 'old', 'old', '', 'AzureADMyOrg', '[]', '[]', '', ?)`,
-		key(tenant.ID), tenant.ID, formatTime(t0))
+		strings.ToLower(tenant.ID), tenant.ID, sqlbase.FormatTime(t0))
 	mustNil(t, err)
 	_, err = old.db.ExecContext(ctx, `INSERT INTO service_principals (id_key, id, tenant_key, tenant_id, app_id_key, app_id,
 		display_name_key, display_name, description, notes, account_enabled, app_role_assignment_required,
 		service_principal_names, service_principal_name_keys, tags, created_at)
 		VALUES ('s1', 's1', ?, ?, 'app1', 'app1', 'old', 'old', '', '', 1, 0, '["app1"]', '["app1"]', '[]', ?)`,
-		key(tenant.ID), tenant.ID, formatTime(t0))
+		strings.ToLower(tenant.ID), tenant.ID, sqlbase.FormatTime(t0))
 	mustNil(t, err)
 	mustNil(t, old.Close())
 
@@ -118,7 +119,7 @@ func TestRegistryInstanceMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cerulean.db")
 	migs, err := loadMigrations()
 	mustNil(t, err)
-	i := slices.IndexFunc(migs, func(m migration) bool { return m.name == "0004_registry_instance.sql" })
+	i := slices.IndexFunc(migs, func(m migration) bool { return m.Name == "0004_registry_instance.sql" })
 	if i < 0 {
 		t.Fatal("no 0004_registry_instance.sql migration")
 	}
@@ -137,8 +138,8 @@ func TestRegistryInstanceMigration(t *testing.T) {
 			sku, admin_user_enabled, anonymous_pull_enabled, login_server, provisioning_state, admin_passwords, created_at,
 			created_by, changed_at, changed_by)
 			VALUES (?, ?, ?, ?, 'rg', 'eastus', NULL, 'Basic', 0, 0, ?, 'Succeeded', '[]', ?, '', ?, '')`,
-			name, name, "/subscriptions/"+sub+"/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/"+name, key(sub),
-			name+".azurecr.test", formatTime(t0), formatTime(t0))
+			name, name, "/subscriptions/"+sub+"/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/"+name, strings.ToLower(sub),
+			name+".azurecr.test", sqlbase.FormatTime(t0), sqlbase.FormatTime(t0))
 		mustNil(t, err)
 	}
 	mustNil(t, old.Close())

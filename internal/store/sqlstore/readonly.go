@@ -9,6 +9,7 @@ import (
 	"runtime"
 
 	"github.com/cerulean/cerulean/internal/errdefs"
+	"github.com/cerulean/cerulean/internal/store/sqlbase"
 )
 
 // readOnlyPragmas open the file read-only (SQLite's own URI parameter)
@@ -28,48 +29,23 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, errdefs.Newf(errdefs.NotFound, "", "no database at %s", path)
 		}
-		return nil, errdefs.Internalf(err, "sqlstore: open %s", path)
+		return nil, errdefs.Internalf(err, "store: open %s", path)
 	}
 	migs, err := loadMigrations()
 	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: load migrations")
+		return nil, errdefs.Internalf(err, "store: load migrations")
 	}
 	db, err := sql.Open("sqlite", dsnWith(path, readOnlyPragmas))
 	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: open %s", path)
+		return nil, errdefs.Internalf(err, "store: open %s", path)
 	}
 	n := max(2, runtime.GOMAXPROCS(0))
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	s := &Store{db: db, wsem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
-	s.q = cachedDB{s}
-	if err := checkSchema(ctx, db, migs); err != nil {
+	s := newStore(db)
+	if err := sqlbase.CheckSchema(ctx, db, migs); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return s, nil
-}
-
-// checkSchema reports whether the database records exactly the
-// migrations this binary knows.
-func checkSchema(ctx context.Context, db *sql.DB, migs []migration) error {
-	done, err := appliedVersions(ctx, db)
-	if err != nil {
-		return err
-	}
-	known := map[int]bool{}
-	for _, m := range migs {
-		known[m.version] = true
-		if !done[m.version] {
-			return errdefs.Newf(errdefs.FailedPrecondition, "",
-				"the database lacks schema migration %s; start the server once to apply it", m.name)
-		}
-	}
-	for v := range done {
-		if !known[v] {
-			return errdefs.Newf(errdefs.FailedPrecondition, "",
-				"the database has schema migration %d, which this binary does not know", v)
-		}
-	}
-	return nil
 }

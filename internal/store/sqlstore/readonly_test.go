@@ -77,7 +77,7 @@ func TestOpenReadOnlySchema(t *testing.T) {
 
 	ahead := filepath.Join(t.TempDir(), "ahead.db")
 	s = rawStore(t, ahead)
-	_, _, err = s.migrate(ctx, append(migs[:len(migs):len(migs)], migration{9999, "9999_future.sql", "CREATE TABLE future (x INTEGER);"}))
+	_, _, err = s.migrate(ctx, append(migs[:len(migs):len(migs)], migration{Version: 9999, Name: "9999_future.sql", SQL: "CREATE TABLE future (x INTEGER);"}))
 	mustNil(t, err)
 	if _, err := OpenReadOnly(ctx, ahead); !errdefs.IsKind(err, errdefs.FailedPrecondition) {
 		t.Fatalf("database from a newer binary: got %v, want FailedPrecondition", err)

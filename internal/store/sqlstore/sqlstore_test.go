@@ -19,6 +19,7 @@ import (
 	"github.com/cerulean/cerulean/internal/resource"
 	"github.com/cerulean/cerulean/internal/resourceid"
 	"github.com/cerulean/cerulean/internal/store"
+	"github.com/cerulean/cerulean/internal/store/sqlbase"
 	"github.com/cerulean/cerulean/internal/store/storetest"
 )
 
@@ -93,7 +94,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 		}
 		var n, v int
 		mustNil(t, s.db.QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&n, &v))
-		if last := migs[len(migs)-1].version; n != len(migs) || v != last {
+		if last := migs[len(migs)-1].Version; n != len(migs) || v != last {
 			t.Errorf("open %d: %d migrations recorded up to version %d, want %d up to %d", i, n, v, len(migs), last)
 		}
 		mustNil(t, s.Close())
@@ -107,7 +108,7 @@ func TestFutureSchemaRefused(t *testing.T) {
 
 	db, err := sql.Open("sqlite", dsn(path))
 	mustNil(t, err)
-	_, err = db.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (9999, ?)`, formatTime(time.Now()))
+	_, err = db.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (9999, ?)`, sqlbase.FormatTime(time.Now()))
 	mustNil(t, err)
 	mustNil(t, db.Close())
 

@@ -1,7 +1,9 @@
 // Package sqlstore is the SQLite metadata backend, built on the pure-Go
 // driver modernc.org/sqlite. One file holds everything; the schema is
 // created and upgraded by the versioned migrations embedded from
-// migrations/NNNN_name.sql.
+// migrations/NNNN_name.sql. The domain SQL is sqlbase's; this package adds
+// the connection, the prepared statement cache, write transactions,
+// migrations, error classification and SQLite's dialect.
 //
 // Writes are serialized in the process (and across processes by SQLite's
 // write lock, taken at BEGIN IMMEDIATE), so a read-modify-write transaction
@@ -10,19 +12,12 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
-	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path"
 	"runtime"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,10 +25,8 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/cerulean/cerulean/internal/errdefs"
-	"github.com/cerulean/cerulean/internal/identity"
-	"github.com/cerulean/cerulean/internal/rbac"
-	"github.com/cerulean/cerulean/internal/resource"
 	"github.com/cerulean/cerulean/internal/store"
+	"github.com/cerulean/cerulean/internal/store/sqlbase"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -44,10 +37,12 @@ var migrationFS embed.FS
 // pragmas are applied to every connection the pool opens.
 const pragmas = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 
-// Store is a SQLite metadata store. It is safe for concurrent use.
+// Store is a SQLite metadata store. It is safe for concurrent use. The
+// domain stores are sqlbase's, reading through the statement cache and
+// writing through write.
 type Store struct {
+	*sqlbase.Store
 	db *sql.DB
-	q  querier // db through the statement cache
 	// wsem serializes write transactions within the process: waiting here is
 	// cheaper than SQLite's busy loop and honours the context.
 	wsem chan struct{}
@@ -65,27 +60,26 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	}
 	migs, err := loadMigrations()
 	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: load migrations")
+		return nil, errdefs.Internalf(err, "store: load migrations")
 	}
 	// SQLite would create the file with the process umask; create it first
 	// so that it (and the -wal and -shm files, which SQLite gives the
 	// database file's mode) is private.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: create %s", path)
+		return nil, errdefs.Internalf(err, "store: create %s", path)
 	}
 	if err := f.Close(); err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: create %s", path)
+		return nil, errdefs.Internalf(err, "store: create %s", path)
 	}
 	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: open %s", path)
+		return nil, errdefs.Internalf(err, "store: open %s", path)
 	}
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	s := &Store{db: db, wsem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
-	s.q = cachedDB{s}
+	s := newStore(db)
 	v, applied, err := s.migrate(ctx, migs)
 	if err != nil {
 		_ = db.Close()
@@ -95,6 +89,13 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		logger.InfoContext(ctx, "store migrated", "path", path, "version", v)
 	}
 	return s, nil
+}
+
+// newStore wraps db, without migrating it.
+func newStore(db *sql.DB) *Store {
+	s := &Store{db: db, wsem: make(chan struct{}, 1), stmts: map[string]*sql.Stmt{}}
+	s.Store = sqlbase.New(cachedDB{s}, s.write, dialect)
+	return s
 }
 
 // dsn builds a file: URI for path, escaping the characters URI parsing
@@ -117,52 +118,14 @@ func (s *Store) Close() error {
 	// Let SQLite refresh its planner statistics; failure is harmless.
 	_, _ = s.db.Exec("PRAGMA optimize")
 	if err := s.db.Close(); err != nil {
-		return errdefs.Internalf(err, "sqlstore: close")
+		return errdefs.Internalf(err, "store: close")
 	}
 	return nil
 }
 
-// Identity returns the directory store.
-func (s *Store) Identity() identity.Store { return identityStore{s} }
+type migration = sqlbase.Migration
 
-// RBAC returns the role assignment store.
-func (s *Store) RBAC() rbac.Store { return rbacStore{s} }
-
-// Resources returns the resource hierarchy store.
-func (s *Store) Resources() resource.Store { return resourceStore{s} }
-
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var migs []migration
-	for _, e := range entries {
-		prefix, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %q: name must be NNNN_name.sql", e.Name())
-		}
-		b, err := migrationFS.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		migs = append(migs, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	slices.SortFunc(migs, func(a, b migration) int { return cmp.Compare(a.version, b.version) })
-	for i := 1; i < len(migs); i++ {
-		if migs[i].version == migs[i-1].version {
-			return nil, fmt.Errorf("migrations %q and %q: same version %d", migs[i-1].name, migs[i].name, migs[i].version)
-		}
-	}
-	return migs, nil
-}
+func loadMigrations() ([]migration, error) { return sqlbase.LoadMigrations(migrationFS) }
 
 // migrate applies the pending migrations, each in its own transaction. It
 // returns the schema version (the highest known migration) and whether
@@ -176,35 +139,13 @@ func loadMigrations() ([]migration, error) {
 // database recording a migration this binary does not know (newer, or a
 // gap this binary lacks) is refused.
 func (s *Store) migrate(ctx context.Context, migs []migration) (int, bool, error) {
-	latest := 0
-	known := map[int]bool{}
-	for _, m := range migs {
-		latest = max(latest, m.version)
-		known[m.version] = true
-	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER NOT NULL PRIMARY KEY,
-		applied_at TEXT NOT NULL
-	)`); err != nil {
-		return 0, false, errdefs.Internalf(err, "sqlstore: create schema_migrations")
-	}
-	done, err := appliedVersions(ctx, s.db)
+	done, err := sqlbase.Applied(ctx, s.db, migs)
 	if err != nil {
 		return 0, false, err
 	}
-	for v := range done {
-		if v > latest {
-			return v, false, errdefs.Newf(errdefs.FailedPrecondition, "",
-				"the database schema version %d is newer than this binary supports (%d)", v, latest)
-		}
-		if !known[v] {
-			return v, false, errdefs.Newf(errdefs.FailedPrecondition, "",
-				"the database has schema migration %d, which this binary does not know", v)
-		}
-	}
 	applied := false
 	for _, m := range migs {
-		if done[m.version] {
+		if done[m.Version] {
 			continue
 		}
 		// The bare transaction: a migration is a script of several
@@ -212,18 +153,18 @@ func (s *Store) migrate(ctx context.Context, migs []migration) (int, bool, error
 		err := s.writeTx(ctx, func(tx *sql.Tx) error {
 			// Another process may have migrated since we looked.
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
-				return errdefs.Internalf(err, "sqlstore: read schema migrations")
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
+				return errdefs.Internalf(err, "store: read schema migrations")
 			}
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return errdefs.Internalf(err, "sqlstore: apply migration %s", m.name)
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return errdefs.Internalf(err, "store: apply migration %s", m.Name)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-				m.version, formatTime(time.Now())); err != nil {
-				return errdefs.Internalf(err, "sqlstore: record migration %s", m.name)
+				m.Version, sqlbase.FormatTime(time.Now())); err != nil {
+				return errdefs.Internalf(err, "store: record migration %s", m.Name)
 			}
 			applied = true
 			return nil
@@ -232,46 +173,5 @@ func (s *Store) migrate(ctx context.Context, migs []migration) (int, bool, error
 			return 0, false, err
 		}
 	}
-	return latest, applied, nil
-}
-
-// appliedVersions returns the versions schema_migrations records.
-func appliedVersions(ctx context.Context, q querier) (map[int]bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT version FROM schema_migrations`)
-	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: read schema migrations")
-	}
-	defer func() { _ = rows.Close() }() // rows.Err reports what matters
-	out := map[int]bool{}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: read schema migrations")
-		}
-		out[v] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: read schema migrations")
-	}
-	return out, nil
-}
-
-// errNotFound and friends build the reason-less errors the store contracts
-// ask for; the domain services add reasons.
-func errNotFound(format string, args ...any) error {
-	return errdefs.Newf(errdefs.NotFound, "", format, args...)
-}
-
-func errAlreadyExists(format string, args ...any) error {
-	return errdefs.Newf(errdefs.AlreadyExists, "", format, args...)
-}
-
-func errConflict(format string, args ...any) error {
-	return errdefs.Newf(errdefs.Conflict, "", format, args...)
-}
-
-// errImmutable reports an update function that changed an identifying
-// field: a bug in the caller.
-func errImmutable(what string) error {
-	return errdefs.Internalf(errors.New("update function changed an immutable field"), "sqlstore: %s", what)
+	return sqlbase.Latest(migs), applied, nil
 }

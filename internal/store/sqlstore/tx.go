@@ -3,24 +3,19 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"strings"
-	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/cerulean/cerulean/internal/errdefs"
+	"github.com/cerulean/cerulean/internal/store/sqlbase"
 )
 
-// querier is what *sql.DB and *sql.Tx have in common; the store's own
-// implementations run every statement through the prepared statement cache.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+// querier is what *sql.DB and *sql.Tx have in common; the store runs
+// every statement through the prepared statement cache.
+type querier = sqlbase.Querier
 
 // maxStmts bounds the statement cache. The store builds its SQL from a
 // small set of fragments (id lists are passed as one JSON argument; scope
@@ -118,20 +113,20 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	select {
 	case s.wsem <- struct{}{}:
 	case <-ctx.Done():
-		return errdefs.Internalf(ctx.Err(), "sqlstore: wait for write lock")
+		return errdefs.Internalf(ctx.Err(), "store: wait for write lock")
 	}
 	defer func() { <-s.wsem }()
 
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return errdefs.Internalf(err, "sqlstore: begin")
+		return errdefs.Internalf(err, "store: begin")
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return errdefs.Internalf(err, "sqlstore: commit")
+		return errdefs.Internalf(err, "store: commit")
 	}
 	return nil
 }
@@ -153,93 +148,27 @@ func isUnique(err error) bool {
 
 func isForeignKey(err error) bool { return constraint(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
 
-// execOne runs an UPDATE or DELETE that must hit a row, returning notFound
-// when it hits none.
-func execOne(ctx context.Context, tx querier, notFound error, what, query string, args ...any) error {
-	res, err := tx.ExecContext(ctx, query, args...)
-	if err != nil {
-		return errdefs.Internalf(err, "sqlstore: %s", what)
+// uniqueColumn names the container_groups column whose unique constraint
+// err violated; SQLite says it only in the message ("…: table.column").
+func uniqueColumn(err error) string {
+	msg := err.Error()
+	for _, col := range []string{"ip", "dns_label_key"} {
+		if strings.Contains(msg, "container_groups."+col) {
+			return col
+		}
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return errdefs.Internalf(err, "sqlstore: %s", what)
-	}
-	if n == 0 {
-		return notFound
-	}
-	return nil
+	return ""
 }
 
-// key is the lower-cased form stored in *_key columns.
-func key(s string) string { return strings.ToLower(s) }
-
-// escapeLike escapes LIKE's wildcards (and the escape character) in s, for
-// use with ESCAPE '\'.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// timeLayout is RFC 3339 with a fixed nine-digit fraction, so that text
-// order is time order (time.RFC3339Nano trims trailing zeros, which breaks
-// ORDER BY). time.RFC3339Nano parses it.
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
-
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-func parseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return t.UTC(), nil
-}
-
-// encodeList encodes a string list as a JSON array; nil becomes "[]".
-func encodeList(v []string) string {
-	if len(v) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(v) // cannot fail for []string
-	return string(b)
-}
-
-// decodeList decodes a JSON array, returning a non-nil slice.
-func decodeList(s string) ([]string, error) {
-	v := []string{}
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return nil, err
-	}
-	if v == nil { // "null"
-		v = []string{}
-	}
-	return v, nil
-}
-
-func lowerList(v []string) []string {
-	out := make([]string, len(v))
-	for i, s := range v {
-		out[i] = key(s)
-	}
-	return out
-}
-
-// encodeTags encodes a tag map as a JSON object; a nil map becomes NULL so
-// that nil and empty survive the round trip.
-func encodeTags(m map[string]string) sql.NullString {
-	if m == nil {
-		return sql.NullString{}
-	}
-	b, _ := json.Marshal(m) // cannot fail for map[string]string
-	return sql.NullString{String: string(b), Valid: true}
-}
-
-func decodeTags(ns sql.NullString) (map[string]string, error) {
-	if !ns.Valid {
-		return nil, nil
-	}
-	m := map[string]string{}
-	if err := json.Unmarshal([]byte(ns.String), &m); err != nil {
-		return nil, err
-	}
-	return m, nil
+// dialect is SQLite's: JSON lists through json_each, whose key column is
+// the array index.
+var dialect = &sqlbase.Dialect{
+	JSONValues:              "json_each(?)",
+	JSONOrdered:             "(SELECT key AS ord, value FROM json_each(?)) AS j",
+	Text:                    "?",
+	HasServicePrincipalName: "EXISTS (SELECT 1 FROM json_each(t.service_principal_name_keys) AS n WHERE n.value = ?)",
+	NoLimit:                 -1,
+	IsUnique:                isUnique,
+	IsForeignKey:            isForeignKey,
+	UniqueColumn:            uniqueColumn,
 }

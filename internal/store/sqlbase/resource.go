@@ -1,4 +1,4 @@
-package sqlstore
+package sqlbase
 
 import (
 	"context"
@@ -23,12 +23,12 @@ func (st resourceStore) CreateSubscription(ctx context.Context, sub resource.Sub
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			key(sub.ID), sub.ID, key(sub.TenantID), sub.TenantID, sub.DisplayName, sub.State, formatTime(sub.CreatedAt))
 		switch {
-		case isUnique(err):
+		case st.s.d.IsUnique(err):
 			return errAlreadyExists("subscription '%s' already exists", sub.ID)
-		case isForeignKey(err):
+		case st.s.d.IsForeignKey(err):
 			return errNotFound("tenant '%s' not found", sub.TenantID)
 		case err != nil:
-			return errdefs.Internalf(err, "sqlstore: insert subscription")
+			return errdefs.Internalf(err, "store: insert subscription")
 		}
 		return nil
 	})
@@ -53,7 +53,7 @@ func (st resourceStore) GetSubscription(ctx context.Context, id string) (resourc
 	case errors.Is(err, sql.ErrNoRows):
 		return resource.Subscription{}, errNotFound("subscription '%s' not found", id)
 	case err != nil:
-		return resource.Subscription{}, errdefs.Internalf(err, "sqlstore: get subscription")
+		return resource.Subscription{}, errdefs.Internalf(err, "store: get subscription")
 	}
 	return sub, nil
 }
@@ -61,19 +61,19 @@ func (st resourceStore) GetSubscription(ctx context.Context, id string) (resourc
 func (st resourceStore) ListSubscriptions(ctx context.Context) ([]resource.Subscription, error) {
 	rows, err := st.s.q.QueryContext(ctx, subscriptionSelect+` ORDER BY created_at, id_key`)
 	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: list subscriptions")
+		return nil, errdefs.Internalf(err, "store: list subscriptions")
 	}
 	defer func() { _ = rows.Close() }() // rows.Err reports what matters
 	out := []resource.Subscription{}
 	for rows.Next() {
 		sub, err := scanSubscription(rows)
 		if err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: scan subscription")
+			return nil, errdefs.Internalf(err, "store: scan subscription")
 		}
 		out = append(out, sub)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: list subscriptions")
+		return nil, errdefs.Internalf(err, "store: list subscriptions")
 	}
 	return out, nil
 }
@@ -111,7 +111,7 @@ func getGroup(ctx context.Context, q querier, subscriptionID, name string) (reso
 	case errors.Is(err, sql.ErrNoRows):
 		return resource.Group{}, errNotFound("resource group '%s' not found", name)
 	case err != nil:
-		return resource.Group{}, errdefs.Internalf(err, "sqlstore: get resource group")
+		return resource.Group{}, errdefs.Internalf(err, "store: get resource group")
 	}
 	return g, nil
 }
@@ -151,7 +151,7 @@ func (st resourceStore) PutGroup(ctx context.Context, subscriptionID, name strin
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				key(g.SubscriptionID), key(g.Name), g.SubscriptionID, g.Name, g.Location, encodeTags(g.Tags),
 				g.ManagedBy, g.ProvisioningState, formatTime(g.CreatedAt), formatTime(g.ChangedAt))
-			if isForeignKey(err) {
+			if st.s.d.IsForeignKey(err) {
 				return errNotFound("subscription '%s' not found", subscriptionID)
 			}
 		} else {
@@ -163,7 +163,7 @@ func (st resourceStore) PutGroup(ctx context.Context, subscriptionID, name strin
 				formatTime(g.CreatedAt), formatTime(g.ChangedAt), key(subscriptionID), key(name))
 		}
 		if err != nil {
-			return errdefs.Internalf(err, "sqlstore: put resource group")
+			return errdefs.Internalf(err, "store: put resource group")
 		}
 		out, err = getGroup(ctx, tx, subscriptionID, name)
 		return err
@@ -182,19 +182,19 @@ func (st resourceStore) ListGroups(ctx context.Context, subscriptionID string) (
 	rows, err := st.s.q.QueryContext(ctx, groupSelect+` WHERE subscription_key = ? ORDER BY name_key, name`,
 		key(subscriptionID))
 	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: list resource groups")
+		return nil, errdefs.Internalf(err, "store: list resource groups")
 	}
 	defer func() { _ = rows.Close() }() // rows.Err reports what matters
 	out := []resource.Group{}
 	for rows.Next() {
 		g, err := scanGroup(rows)
 		if err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: scan resource group")
+			return nil, errdefs.Internalf(err, "store: scan resource group")
 		}
 		out = append(out, g)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: list resource groups")
+		return nil, errdefs.Internalf(err, "store: list resource groups")
 	}
 	return out, nil
 }
@@ -211,13 +211,13 @@ func (st resourceStore) DeleteGroup(ctx context.Context, subscriptionID, name st
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE subscription_key = ? AND group_key = ?`,
 			key(subscriptionID), key(name)); err != nil {
-			return errdefs.Internalf(err, "sqlstore: delete resources of group")
+			return errdefs.Internalf(err, "store: delete resources of group")
 		}
 		scope := resourceid.ForResourceGroup(subscriptionID, name)
 		below, args := belowScope(scope)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM role_assignments WHERE scope_key = ? OR `+below,
 			append([]any{scope.Key()}, args...)...); err != nil {
-			return errdefs.Internalf(err, "sqlstore: delete role assignments of group")
+			return errdefs.Internalf(err, "store: delete role assignments of group")
 		}
 		// A missing group rolls the transaction back.
 		return execOne(ctx, tx, errNotFound("resource group '%s' not found", name), "delete resource group",
@@ -247,10 +247,10 @@ func (s *Store) PutGenericResource(ctx context.Context, r resource.Generic) erro
 			r.ID.Key(), r.ID.String(), key(r.ID.SubscriptionID), key(r.ID.ResourceGroup), key(r.ID.ResourceType()),
 			r.Location, r.Kind, r.SKU, encodeTags(r.Tags), formatTime(r.CreatedAt), formatTime(r.ChangedAt))
 		switch {
-		case isForeignKey(err):
+		case s.d.IsForeignKey(err):
 			return errNotFound("resource group '%s' not found", r.ID.ResourceGroup)
 		case err != nil:
-			return errdefs.Internalf(err, "sqlstore: put resource")
+			return errdefs.Internalf(err, "store: put resource")
 		}
 		return nil
 	})
@@ -265,7 +265,7 @@ func (st resourceStore) ListResources(ctx context.Context, subscriptionID, group
 	}
 	rows, err := st.s.q.QueryContext(ctx, query+` ORDER BY id_key`, args...)
 	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: list resources")
+		return nil, errdefs.Internalf(err, "store: list resources")
 	}
 	defer func() { _ = rows.Close() }() // rows.Err reports what matters
 	out := []resource.Generic{}
@@ -276,24 +276,24 @@ func (st resourceStore) ListResources(ctx context.Context, subscriptionID, group
 			tags                 sql.NullString
 		)
 		if err := rows.Scan(&id, &r.Location, &r.Kind, &r.SKU, &tags, &created, &changed); err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: scan resource")
+			return nil, errdefs.Internalf(err, "store: scan resource")
 		}
 		if r.ID, err = resourceid.Parse(id); err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: parse resource id %q", id)
+			return nil, errdefs.Internalf(err, "store: parse resource id %q", id)
 		}
 		if r.Tags, err = decodeTags(tags); err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: decode resource tags")
+			return nil, errdefs.Internalf(err, "store: decode resource tags")
 		}
 		if r.CreatedAt, err = parseTime(created); err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: decode resource created time")
+			return nil, errdefs.Internalf(err, "store: decode resource created time")
 		}
 		if r.ChangedAt, err = parseTime(changed); err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: decode resource changed time")
+			return nil, errdefs.Internalf(err, "store: decode resource changed time")
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: list resources")
+		return nil, errdefs.Internalf(err, "store: list resources")
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package sqlstore
+package sqlbase
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func (st rbacStore) CreateRoleAssignment(ctx context.Context, ra rbac.RoleAssign
 		var n int
 		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM role_assignments WHERE name_key = ?`, key(ra.Name)).Scan(&n)
 		if err != nil {
-			return errdefs.Internalf(err, "sqlstore: check role assignment name")
+			return errdefs.Internalf(err, "store: check role assignment name")
 		}
 		if n > 0 {
 			return errAlreadyExists("role assignment '%s' already exists", ra.Name)
@@ -32,7 +32,7 @@ func (st rbacStore) CreateRoleAssignment(ctx context.Context, ra rbac.RoleAssign
 			WHERE principal_key = ? AND role_definition_key = ? AND scope_key = ?`,
 			key(ra.PrincipalID), key(ra.RoleDefinitionID), ra.Scope.Key()).Scan(&n)
 		if err != nil {
-			return errdefs.Internalf(err, "sqlstore: check role assignment")
+			return errdefs.Internalf(err, "store: check role assignment")
 		}
 		if n > 0 {
 			return errConflict("the role assignment already exists")
@@ -46,10 +46,10 @@ func (st rbacStore) CreateRoleAssignment(ctx context.Context, ra rbac.RoleAssign
 			ra.Description, ra.Condition, ra.ConditionVersion,
 			formatTime(ra.CreatedOn), formatTime(ra.UpdatedOn), ra.CreatedBy, ra.UpdatedBy)
 		switch {
-		case isUnique(err):
+		case st.s.d.IsUnique(err):
 			return errAlreadyExists("role assignment '%s' already exists", ra.Name)
 		case err != nil:
-			return errdefs.Internalf(err, "sqlstore: insert role assignment")
+			return errdefs.Internalf(err, "store: insert role assignment")
 		}
 		return nil
 	})
@@ -86,7 +86,7 @@ func (st rbacStore) GetRoleAssignment(ctx context.Context, name string) (rbac.Ro
 	case errors.Is(err, sql.ErrNoRows):
 		return rbac.RoleAssignment{}, errNotFound("role assignment '%s' not found", name)
 	case err != nil:
-		return rbac.RoleAssignment{}, errdefs.Internalf(err, "sqlstore: get role assignment")
+		return rbac.RoleAssignment{}, errdefs.Internalf(err, "store: get role assignment")
 	}
 	return ra, nil
 }
@@ -104,8 +104,9 @@ func belowScope(id resourceid.ID) (string, []any) {
 		return "scope_key <> '/'", nil
 	}
 	// prefix ≤ k < prefix with '/' bumped to '0' is exactly "k starts with
-	// prefix" in byte order; it lets SQLite use the scope index, which its
-	// LIKE optimization would not (the column is not NOCASE).
+	// prefix" in byte order (the column compares bytes: not NOCASE in
+	// SQLite, COLLATE "C" in PostgreSQL); the range lets the planner use the
+	// scope index, which SQLite's LIKE optimization would not.
 	prefix := id.Key() + "/"
 	return `(scope_key >= ? AND scope_key < ? AND scope_key LIKE ? ESCAPE '\')`,
 		[]any{prefix, id.Key() + "0", escapeLike(prefix) + "%"}
@@ -143,19 +144,19 @@ func (st rbacStore) ListRoleAssignments(ctx context.Context, q rbac.Query) ([]rb
 	}
 	rows, err := st.s.q.QueryContext(ctx, query+" ORDER BY created_on, name_key", args...)
 	if err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: list role assignments")
+		return nil, errdefs.Internalf(err, "store: list role assignments")
 	}
 	defer func() { _ = rows.Close() }() // rows.Err reports what matters
 	out := []rbac.RoleAssignment{}
 	for rows.Next() {
 		ra, err := scanRoleAssignment(rows)
 		if err != nil {
-			return nil, errdefs.Internalf(err, "sqlstore: scan role assignment")
+			return nil, errdefs.Internalf(err, "store: scan role assignment")
 		}
 		out = append(out, ra)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, errdefs.Internalf(err, "sqlstore: list role assignments")
+		return nil, errdefs.Internalf(err, "store: list role assignments")
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package pgstore
+package sqlbase
 
 import (
 	"context"
@@ -103,7 +103,7 @@ func getRegistry(ctx context.Context, q querier, name string) (registry.Registry
 	case errors.Is(err, sql.ErrNoRows):
 		return registry.Registry{}, errNotFound("registry '%s' not found", name)
 	case err != nil:
-		return registry.Registry{}, errdefs.Internalf(err, "pgstore: get registry")
+		return registry.Registry{}, errdefs.Internalf(err, "store: get registry")
 	}
 	return r, nil
 }
@@ -120,7 +120,7 @@ func checkRegistryID(r registry.Registry) error {
 
 // putRegistryIndex writes the registry's entry in the generic resource
 // index.
-func putRegistryIndex(ctx context.Context, tx querier, r registry.Registry) error {
+func (s *Store) putRegistryIndex(ctx context.Context, tx querier, r registry.Registry) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO resources (id_key, id, subscription_key, group_key, type_key,
 		location, kind, sku, tags, created_at, changed_at)
 		VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)
@@ -129,10 +129,10 @@ func putRegistryIndex(ctx context.Context, tx querier, r registry.Registry) erro
 		r.ID.Key(), r.ID.String(), key(r.ID.SubscriptionID), key(r.ID.ResourceGroup), key(registry.ResourceType),
 		r.Location, r.SKU, encodeTags(r.Tags), formatTime(r.CreatedAt), formatTime(r.ChangedAt))
 	switch {
-	case isForeignKey(err):
+	case s.d.IsForeignKey(err):
 		return errNotFound("resource group '%s' not found", r.ID.ResourceGroup)
 	case err != nil:
-		return errdefs.Internalf(err, "pgstore: put registry index entry")
+		return errdefs.Internalf(err, "store: put registry index entry")
 	}
 	return nil
 }
@@ -151,14 +151,14 @@ func (st registryStore) CreateRegistry(ctx context.Context, r registry.Registry)
 			r.ProvisioningState, encodePasswords(r.AdminPasswords), formatTime(r.CreatedAt), r.CreatedBy,
 			formatTime(r.ChangedAt), r.ChangedBy, r.InstanceID)
 		switch {
-		case isUnique(err):
+		case st.s.d.IsUnique(err):
 			return errAlreadyExists("registry '%s' already exists", r.Name)
-		case isForeignKey(err):
+		case st.s.d.IsForeignKey(err):
 			return errNotFound("resource group '%s' not found", r.ID.ResourceGroup)
 		case err != nil:
-			return errdefs.Internalf(err, "pgstore: insert registry")
+			return errdefs.Internalf(err, "store: insert registry")
 		}
-		return putRegistryIndex(ctx, tx, r)
+		return st.s.putRegistryIndex(ctx, tx, r)
 	})
 }
 
@@ -189,9 +189,9 @@ func (st registryStore) UpdateRegistry(ctx context.Context, name string, fn func
 			encodePasswords(r.AdminPasswords), formatTime(r.CreatedAt), r.CreatedBy, formatTime(r.ChangedAt),
 			r.ChangedBy, key(name))
 		if err != nil {
-			return errdefs.Internalf(err, "pgstore: update registry")
+			return errdefs.Internalf(err, "store: update registry")
 		}
-		if err := putRegistryIndex(ctx, tx, r); err != nil {
+		if err := st.s.putRegistryIndex(ctx, tx, r); err != nil {
 			return err
 		}
 		out, err = getRegistry(ctx, tx, name)
@@ -209,10 +209,10 @@ func (st registryStore) DeleteRegistry(ctx context.Context, name string) error {
 		below, args := belowScope(r.ID)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM role_assignments WHERE scope_key = ? OR `+below,
 			append([]any{r.ID.Key()}, args...)...); err != nil {
-			return errdefs.Internalf(err, "pgstore: delete role assignments of registry")
+			return errdefs.Internalf(err, "store: delete role assignments of registry")
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE id_key = ?`, r.ID.Key()); err != nil {
-			return errdefs.Internalf(err, "pgstore: delete registry index entry")
+			return errdefs.Internalf(err, "store: delete registry index entry")
 		}
 		// Repositories, manifests, tags, links and uploads go by cascade.
 		return execOne(ctx, tx, errNotFound("registry '%s' not found", name), "delete registry",
@@ -229,19 +229,19 @@ func (st registryStore) ListRegistries(ctx context.Context, subscriptionID, grou
 	}
 	rows, err := st.s.q.QueryContext(ctx, query+` ORDER BY name_key`, args...)
 	if err != nil {
-		return nil, errdefs.Internalf(err, "pgstore: list registries")
+		return nil, errdefs.Internalf(err, "store: list registries")
 	}
 	defer func() { _ = rows.Close() }() // rows.Err reports what matters
 	out := []registry.Registry{}
 	for rows.Next() {
 		r, err := scanRegistry(rows)
 		if err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: scan registry")
+			return nil, errdefs.Internalf(err, "store: scan registry")
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, errdefs.Internalf(err, "pgstore: list registries")
+		return nil, errdefs.Internalf(err, "store: list registries")
 	}
 	return out, nil
 }
@@ -263,7 +263,7 @@ func (st registryStore) MoveLoginServers(ctx context.Context, loginServer func(n
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE registries SET login_server = ? WHERE name_key = ?`, m.To, key(m.Name)); err != nil {
-				return errdefs.Internalf(err, "pgstore: move login server")
+				return errdefs.Internalf(err, "store: move login server")
 			}
 			moved = append(moved, m)
 		}
@@ -280,17 +280,17 @@ func (st registryStore) MoveLoginServers(ctx context.Context, loginServer func(n
 func deleteGroupRegistries(ctx context.Context, tx querier, subscriptionID, group string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM registries WHERE subscription_key = ? AND group_key = ?`,
 		key(subscriptionID), key(group)); err != nil {
-		return errdefs.Internalf(err, "pgstore: delete registries of group")
+		return errdefs.Internalf(err, "store: delete registries of group")
 	}
 	return nil
 }
 
 // ---- helpers
 
-// limit is a page size for LIMIT: NULL (no limit) for n ≤ 0.
-func limit(n int) any {
+// limit is a page size for LIMIT: the dialect's "no limit" for n ≤ 0.
+func (s *Store) limit(n int) any {
 	if n <= 0 {
-		return nil
+		return s.d.NoLimit
 	}
 	return int64(n)
 }
@@ -322,19 +322,19 @@ func decodeDigests(s string) ([]digest.Digest, error) {
 func queryList[T any](ctx context.Context, q querier, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, errdefs.Internalf(err, "pgstore: list %s", what)
+		return nil, errdefs.Internalf(err, "store: list %s", what)
 	}
 	defer func() { _ = rows.Close() }() // rows.Err reports what matters
 	out := []T{}
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: scan %s", what)
+			return nil, errdefs.Internalf(err, "store: scan %s", what)
 		}
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, errdefs.Internalf(err, "pgstore: list %s", what)
+		return nil, errdefs.Internalf(err, "store: list %s", what)
 	}
 	return out, nil
 }
@@ -374,7 +374,7 @@ func getRepository(ctx context.Context, q querier, reg, repo string) (registry.R
 	case errors.Is(err, sql.ErrNoRows):
 		return registry.Repository{}, errNotFound("repository '%s' not found", repo)
 	case err != nil:
-		return registry.Repository{}, errdefs.Internalf(err, "pgstore: get repository")
+		return registry.Repository{}, errdefs.Internalf(err, "store: get repository")
 	}
 	return r, nil
 }
@@ -382,7 +382,7 @@ func getRepository(ctx context.Context, q querier, reg, repo string) (registry.R
 // ensureRepository creates a repository with the default attributes unless
 // it exists; touch marks an existing one updated at (pushing a manifest
 // does, linking a layer does not).
-func ensureRepository(ctx context.Context, tx querier, reg, repo string, at time.Time, touch bool) error {
+func (s *Store) ensureRepository(ctx context.Context, tx querier, reg, repo string, at time.Time, touch bool) error {
 	query := `INSERT INTO repositories (registry_key, name, delete_enabled, write_enabled,
 		read_enabled, list_enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (registry_key, name) DO NOTHING`
@@ -395,10 +395,10 @@ func ensureRepository(ctx context.Context, tx querier, reg, repo string, at time
 	_, err := tx.ExecContext(ctx, query,
 		append(append([]any{key(reg), repo}, boolsOf(registry.DefaultAttributes)...), formatTime(at), formatTime(at))...)
 	switch {
-	case isForeignKey(err):
+	case s.d.IsForeignKey(err):
 		return errNotFound("registry '%s' not found", reg)
 	case err != nil:
-		return errdefs.Internalf(err, "pgstore: create repository")
+		return errdefs.Internalf(err, "store: create repository")
 	}
 	return nil
 }
@@ -406,7 +406,7 @@ func ensureRepository(ctx context.Context, tx querier, reg, repo string, at time
 func (st registryStore) Repositories(ctx context.Context, reg string, p registry.Page) ([]string, error) {
 	return queryList(ctx, st.s.q, "repositories", scanString,
 		`SELECT name FROM repositories WHERE registry_key = ? AND name > ? ORDER BY name LIMIT ?`,
-		key(reg), p.Last, limit(p.N))
+		key(reg), p.Last, st.s.limit(p.N))
 }
 
 func (st registryStore) GetRepository(ctx context.Context, reg, repo string) (registry.Repository, error) {
@@ -431,7 +431,7 @@ func (st registryStore) UpdateRepository(ctx context.Context, reg, repo string, 
 			list_enabled = ?, created_at = ?, updated_at = ? WHERE registry_key = ? AND name = ?`,
 			append(boolsOf(r.Attributes), formatTime(r.CreatedAt), formatTime(r.UpdatedAt), key(reg), repo)...)
 		if err != nil {
-			return errdefs.Internalf(err, "pgstore: update repository")
+			return errdefs.Internalf(err, "store: update repository")
 		}
 		out, err = getRepository(ctx, tx, reg, repo)
 		return err
@@ -475,14 +475,14 @@ func (st registryStore) DeleteRepository(ctx context.Context, reg, repo string) 
 
 func (st registryStore) LinkBlob(ctx context.Context, reg, repo string, d digest.Digest, size int64) error {
 	return st.s.write(ctx, func(tx querier) error {
-		if err := ensureRepository(ctx, tx, reg, repo, time.Now(), false); err != nil {
+		if err := st.s.ensureRepository(ctx, tx, reg, repo, time.Now(), false); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO blob_links (registry_key, repository, digest, size) VALUES (?, ?, ?, ?)
 			ON CONFLICT (registry_key, repository, digest) DO UPDATE SET size = excluded.size`,
 			key(reg), repo, string(d), size)
 		if err != nil {
-			return errdefs.Internalf(err, "pgstore: link blob")
+			return errdefs.Internalf(err, "store: link blob")
 		}
 		return nil
 	})
@@ -496,7 +496,7 @@ func (st registryStore) BlobLink(ctx context.Context, reg, repo string, d digest
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, errNotFound("blob %s not linked to repository '%s'", d, repo)
 	case err != nil:
-		return 0, errdefs.Internalf(err, "pgstore: get blob link")
+		return 0, errdefs.Internalf(err, "store: get blob link")
 	}
 	return size, nil
 }
@@ -511,7 +511,7 @@ func (st registryStore) FindBlobLink(ctx context.Context, reg string, d digest.D
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, errNotFound("blob %s not linked in registry '%s'", d, reg)
 	case err != nil:
-		return 0, errdefs.Internalf(err, "pgstore: find blob link")
+		return 0, errdefs.Internalf(err, "store: find blob link")
 	}
 	return size, nil
 }
@@ -529,7 +529,7 @@ func (st registryStore) BlobReferenced(ctx context.Context, d digest.Digest) (bo
 		OR EXISTS (SELECT 1 FROM manifests WHERE digest = ?)
 		OR EXISTS (SELECT 1 FROM manifest_blobs WHERE blob = ?)`, string(d), string(d), string(d)).Scan(&used)
 	if err != nil {
-		return false, errdefs.Internalf(err, "pgstore: blob referenced")
+		return false, errdefs.Internalf(err, "store: blob referenced")
 	}
 	return used, nil
 }

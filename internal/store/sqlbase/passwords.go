@@ -1,4 +1,4 @@
-package sqlstore
+package sqlbase
 
 import (
 	"context"
@@ -58,11 +58,11 @@ func nonNil(b []byte) []byte {
 }
 
 // putPasswords replaces the owner's credentials.
-func putPasswords(ctx context.Context, tx querier, kind, ownerKey string, pws []identity.PasswordCredential, replace bool) error {
+func (s *Store) putPasswords(ctx context.Context, tx querier, kind, ownerKey string, pws []identity.PasswordCredential, replace bool) error {
 	if replace {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM password_credentials WHERE owner_kind = ? AND owner_id = ?`,
 			kind, ownerKey); err != nil {
-			return errdefs.Internalf(err, "sqlstore: delete password credentials")
+			return errdefs.Internalf(err, "store: delete password credentials")
 		}
 	}
 	for i, p := range pws {
@@ -72,10 +72,10 @@ func putPasswords(ctx context.Context, tx querier, kind, ownerKey string, pws []
 			kind, ownerKey, p.KeyID, i, p.DisplayName, p.Hint, nonNil(p.Salt), nonNil(p.Hash),
 			formatTime(p.StartDateTime), formatTime(p.EndDateTime))
 		switch {
-		case isUnique(err):
+		case s.d.IsUnique(err):
 			return errConflict("password credential key id '%s' is used twice", p.KeyID)
 		case err != nil:
-			return errdefs.Internalf(err, "sqlstore: insert password credential")
+			return errdefs.Internalf(err, "store: insert password credential")
 		}
 	}
 	return nil
@@ -84,7 +84,7 @@ func putPasswords(ctx context.Context, tx querier, kind, ownerKey string, pws []
 func deletePasswords(ctx context.Context, tx querier, kind, ownerKey string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM password_credentials WHERE owner_kind = ? AND owner_id = ?`,
 		kind, ownerKey); err != nil {
-		return errdefs.Internalf(err, "sqlstore: delete password credentials")
+		return errdefs.Internalf(err, "store: delete password credentials")
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package pgstore
+package sqlbase
 
 import (
 	"context"
@@ -58,22 +58,22 @@ func getManifest(ctx context.Context, q querier, reg, repo string, d digest.Dige
 	case errors.Is(err, sql.ErrNoRows):
 		return registry.Manifest{}, errNotFound("manifest %s not found in repository '%s'", d, repo)
 	case err != nil:
-		return registry.Manifest{}, errdefs.Internalf(err, "pgstore: get manifest")
+		return registry.Manifest{}, errdefs.Internalf(err, "store: get manifest")
 	}
 	return m, nil
 }
 
 // firstMissing returns the first of a JSON list of digests that the
 // query, run with each as its last argument, does not find; "" if none.
-func firstMissing(ctx context.Context, tx querier, list string, exists string, args ...any) (string, error) {
+func firstMissing(ctx context.Context, d *Dialect, tx querier, list string, exists string, args ...any) (string, error) {
 	var missing string
-	err := tx.QueryRowContext(ctx, `SELECT j.value FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS j (value, ord)
-		WHERE NOT EXISTS (`+exists+`) ORDER BY j.ord LIMIT 1`, append([]any{list}, args...)...).Scan(&missing)
+	err := tx.QueryRowContext(ctx, `SELECT j.value FROM `+d.JSONOrdered+` WHERE NOT EXISTS (`+exists+`)
+		ORDER BY j.ord LIMIT 1`, append([]any{list}, args...)...).Scan(&missing)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", nil
 	case err != nil:
-		return "", errdefs.Internalf(err, "pgstore: check manifest references")
+		return "", errdefs.Internalf(err, "store: check manifest references")
 	}
 	return missing, nil
 }
@@ -83,10 +83,10 @@ func (st registryStore) PutManifest(ctx context.Context, m registry.Manifest, ta
 	reg := key(m.Registry)
 	blobs, children := encodeDigests(m.Blobs), encodeDigests(m.Manifests)
 	err := st.s.write(ctx, func(tx querier) error {
-		if err := ensureRepository(ctx, tx, reg, m.Repository, m.UpdatedAt, true); err != nil {
+		if err := st.s.ensureRepository(ctx, tx, reg, m.Repository, m.UpdatedAt, true); err != nil {
 			return err
 		}
-		missing, err := firstMissing(ctx, tx, blobs, `SELECT 1 FROM blob_links AS b
+		missing, err := firstMissing(ctx, st.s.d, tx, blobs, `SELECT 1 FROM blob_links AS b
 			WHERE b.registry_key = ? AND b.repository = ? AND b.digest = j.value`, reg, m.Repository)
 		if err != nil {
 			return err
@@ -94,7 +94,7 @@ func (st registryStore) PutManifest(ctx context.Context, m registry.Manifest, ta
 		if missing != "" {
 			return errdefs.Newf(errdefs.FailedPrecondition, "", "blob %s is not linked to repository '%s'", missing, m.Repository)
 		}
-		missing, err = firstMissing(ctx, tx, children, `SELECT 1 FROM manifests AS c
+		missing, err = firstMissing(ctx, st.s.d, tx, children, `SELECT 1 FROM manifests AS c
 			WHERE c.registry_key = ? AND c.repository = ? AND c.digest = j.value`, reg, m.Repository)
 		if err != nil {
 			return err
@@ -111,18 +111,18 @@ func (st registryStore) PutManifest(ctx context.Context, m registry.Manifest, ta
 				m.Size, string(m.Subject), encodeTags(m.Annotations), blobs, children, m.Architecture, m.OS},
 				boolsOf(m.Attributes)...), formatTime(m.CreatedAt), formatTime(m.UpdatedAt))...)
 		if err != nil {
-			return errdefs.Internalf(err, "pgstore: insert manifest")
+			return errdefs.Internalf(err, "store: insert manifest")
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return errdefs.Internalf(err, "pgstore: insert manifest")
+			return errdefs.Internalf(err, "store: insert manifest")
 		} else if n == 1 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_blobs (registry_key, repository, manifest, blob)
-				SELECT DISTINCT ?::text, ?::text, ?::text, value FROM jsonb_array_elements_text(?::jsonb) AS value`, reg, m.Repository, string(m.Digest), blobs); err != nil {
-				return errdefs.Internalf(err, "pgstore: insert manifest blobs")
+				SELECT DISTINCT `+st.s.d.Text+`, `+st.s.d.Text+`, `+st.s.d.Text+`, value FROM `+st.s.d.JSONValues, reg, m.Repository, string(m.Digest), blobs); err != nil {
+				return errdefs.Internalf(err, "store: insert manifest blobs")
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO manifest_children (registry_key, repository, manifest, child)
-				SELECT DISTINCT ?::text, ?::text, ?::text, value FROM jsonb_array_elements_text(?::jsonb) AS value`, reg, m.Repository, string(m.Digest), children); err != nil {
-				return errdefs.Internalf(err, "pgstore: insert manifest children")
+				SELECT DISTINCT `+st.s.d.Text+`, `+st.s.d.Text+`, `+st.s.d.Text+`, value FROM `+st.s.d.JSONValues, reg, m.Repository, string(m.Digest), children); err != nil {
+				return errdefs.Internalf(err, "store: insert manifest children")
 			}
 		}
 		if tag != "" {
@@ -133,7 +133,7 @@ func (st registryStore) PutManifest(ctx context.Context, m registry.Manifest, ta
 				append(append([]any{reg, m.Repository, tag, string(m.Digest)}, boolsOf(registry.DefaultAttributes)...),
 					formatTime(m.UpdatedAt), formatTime(m.UpdatedAt))...)
 			if err != nil {
-				return errdefs.Internalf(err, "pgstore: put tag")
+				return errdefs.Internalf(err, "store: put tag")
 			}
 		}
 		out, err = getManifest(ctx, tx, reg, m.Repository, m.Digest)
@@ -170,7 +170,7 @@ func (st registryStore) UpdateManifest(ctx context.Context, reg, repo string, d 
 			append(append([]any{m.ArtifactType, m.ConfigMediaType, encodeTags(m.Annotations), m.Architecture, m.OS},
 				boolsOf(m.Attributes)...), formatTime(m.CreatedAt), formatTime(m.UpdatedAt), key(reg), repo, string(d))...)
 		if err != nil {
-			return errdefs.Internalf(err, "pgstore: update manifest")
+			return errdefs.Internalf(err, "store: update manifest")
 		}
 		out, err = getManifest(ctx, tx, reg, repo, d)
 		return err
@@ -189,7 +189,7 @@ func (st registryStore) DeleteManifest(ctx context.Context, reg, repo string, d 
 func (st registryStore) Manifests(ctx context.Context, reg, repo string, p registry.Page) ([]registry.Manifest, error) {
 	return queryList(ctx, st.s.q, "manifests", scanManifest,
 		manifestSelect+` WHERE registry_key = ? AND repository = ? AND digest > ? ORDER BY digest LIMIT ?`,
-		key(reg), repo, p.Last, limit(p.N))
+		key(reg), repo, p.Last, st.s.limit(p.N))
 }
 
 func (st registryStore) Referrers(ctx context.Context, reg, repo string, d digest.Digest) ([]registry.Manifest, error) {
@@ -229,7 +229,7 @@ func getTag(ctx context.Context, q querier, reg, repo, name string) (registry.Ta
 	case errors.Is(err, sql.ErrNoRows):
 		return registry.Tag{}, errNotFound("tag '%s' not found in repository '%s'", name, repo)
 	case err != nil:
-		return registry.Tag{}, errdefs.Internalf(err, "pgstore: get tag")
+		return registry.Tag{}, errdefs.Internalf(err, "store: get tag")
 	}
 	return t, nil
 }
@@ -256,7 +256,7 @@ func (st registryStore) UpdateTag(ctx context.Context, reg, repo, name string, f
 			list_enabled = ?, created_at = ?, updated_at = ? WHERE registry_key = ? AND repository = ? AND name = ?`,
 			append(boolsOf(t.Attributes), formatTime(t.CreatedAt), formatTime(t.UpdatedAt), key(reg), repo, name)...)
 		if err != nil {
-			return errdefs.Internalf(err, "pgstore: update tag")
+			return errdefs.Internalf(err, "store: update tag")
 		}
 		out, err = getTag(ctx, tx, reg, repo, name)
 		return err
@@ -274,7 +274,7 @@ func (st registryStore) DeleteTag(ctx context.Context, reg, repo, name string) e
 func (st registryStore) Tags(ctx context.Context, reg, repo string, p registry.Page) ([]registry.Tag, error) {
 	return queryList(ctx, st.s.q, "tags", scanTag,
 		tagSelect+` WHERE registry_key = ? AND repository = ? AND name > ? ORDER BY name LIMIT ?`,
-		key(reg), repo, p.Last, limit(p.N))
+		key(reg), repo, p.Last, st.s.limit(p.N))
 }
 
 func (st registryStore) TagsOf(ctx context.Context, reg, repo string, d digest.Digest) ([]registry.Tag, error) {
@@ -307,12 +307,12 @@ func (st registryStore) CreateUpload(ctx context.Context, u registry.Upload) err
 		_, err := tx.ExecContext(ctx, `INSERT INTO uploads (id, registry_key, repository, started_at, updated_at)
 			VALUES (?, ?, ?, ?, ?)`, u.ID, key(u.Registry), u.Repository, formatTime(u.StartedAt), formatTime(u.UpdatedAt))
 		switch {
-		case isUnique(err):
+		case st.s.d.IsUnique(err):
 			return errAlreadyExists("upload '%s' already exists", u.ID)
-		case isForeignKey(err):
+		case st.s.d.IsForeignKey(err):
 			return errNotFound("registry '%s' not found", u.Registry)
 		case err != nil:
-			return errdefs.Internalf(err, "pgstore: insert upload")
+			return errdefs.Internalf(err, "store: insert upload")
 		}
 		return nil
 	})
@@ -327,7 +327,7 @@ func (st registryStore) GetUpload(ctx context.Context, reg, repo, id string) (re
 	case errors.Is(err, sql.ErrNoRows):
 		return registry.Upload{}, errNotFound("upload '%s' not found", id)
 	case err != nil:
-		return registry.Upload{}, errdefs.Internalf(err, "pgstore: get upload")
+		return registry.Upload{}, errdefs.Internalf(err, "store: get upload")
 	}
 	return u, nil
 }

@@ -1,4 +1,4 @@
-package pgstore
+package sqlbase
 
 import (
 	"context"
@@ -69,7 +69,7 @@ func getContainerGroup(ctx context.Context, q querier, id resourceid.ID) (contai
 	case errors.Is(err, sql.ErrNoRows):
 		return containergroup.Group{}, errNotFound("container group '%s' not found", id.Name())
 	case err != nil:
-		return containergroup.Group{}, errdefs.Internalf(err, "pgstore: get container group")
+		return containergroup.Group{}, errdefs.Internalf(err, "store: get container group")
 	}
 	return g, nil
 }
@@ -98,17 +98,17 @@ func nonNilMap[V any](m map[string]V) map[string]V {
 }
 
 // groupConflict maps a uniqueness failure to the column that caused it.
-func groupConflict(err error, g containergroup.Group) error {
-	switch constraintName(err) {
-	case "container_groups_ip_key":
+func groupConflict(d *Dialect, err error, g containergroup.Group) error {
+	switch d.UniqueColumn(err) {
+	case "ip":
 		return errdefs.Newf(errdefs.Conflict, containergroup.ReasonIPTaken, "address %s is taken", g.IP)
-	case "container_groups_dns_label_key_key":
+	case "dns_label_key":
 		return errdefs.Newf(errdefs.Conflict, containergroup.ReasonDNSLabelTaken, "DNS name label '%s' is taken", g.DNSNameLabel)
 	}
 	return errAlreadyExists("container group '%s' already exists", g.Name)
 }
 
-func putContainerGroupIndex(ctx context.Context, tx querier, g containergroup.Group) error {
+func (s *Store) putContainerGroupIndex(ctx context.Context, tx querier, g containergroup.Group) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO resources (id_key, id, subscription_key, group_key, type_key,
 		location, kind, sku, tags, created_at, changed_at)
 		VALUES (?, ?, ?, ?, ?, ?, '', '', ?, ?, ?)
@@ -116,10 +116,10 @@ func putContainerGroupIndex(ctx context.Context, tx querier, g containergroup.Gr
 		g.ID.Key(), g.ID.String(), key(g.ID.SubscriptionID), key(g.ID.ResourceGroup), key(containergroup.ResourceType),
 		g.Location, encodeTags(g.Tags), formatTime(g.CreatedAt), formatTime(g.ChangedAt))
 	switch {
-	case isForeignKey(err):
+	case s.d.IsForeignKey(err):
 		return errNotFound("resource group '%s' not found", g.ID.ResourceGroup)
 	case err != nil:
-		return errdefs.Internalf(err, "pgstore: put container group index entry")
+		return errdefs.Internalf(err, "store: put container group index entry")
 	}
 	return nil
 }
@@ -130,7 +130,7 @@ func (st containerGroupStore) CreateGroup(ctx context.Context, g containergroup.
 	}
 	return st.s.write(ctx, func(tx querier) error {
 		// The id first: a group that exists is AlreadyExists, whichever
-		// unique constraint PostgreSQL would name.
+		// unique column the database would name.
 		if _, err := getContainerGroup(ctx, tx, g.ID); err == nil {
 			return errAlreadyExists("container group '%s' already exists", g.Name)
 		}
@@ -141,14 +141,14 @@ func (st containerGroupStore) CreateGroup(ctx context.Context, g containergroup.
 			images, events, changed_at, changed_by)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		switch {
-		case isUnique(err):
-			return groupConflict(err, g)
-		case isForeignKey(err):
+		case st.s.d.IsUnique(err):
+			return groupConflict(st.s.d, err, g)
+		case st.s.d.IsForeignKey(err):
 			return errNotFound("resource group '%s' not found", g.ID.ResourceGroup)
 		case err != nil:
-			return errdefs.Internalf(err, "pgstore: insert container group")
+			return errdefs.Internalf(err, "store: insert container group")
 		}
-		return putContainerGroupIndex(ctx, tx, g)
+		return st.s.putContainerGroupIndex(ctx, tx, g)
 	})
 }
 
@@ -177,12 +177,12 @@ func (st containerGroupStore) UpdateGroup(ctx context.Context, id resourceid.ID,
 			stopped = ?, ip = ?, dns_label_key = ?, images = ?, events = ?, changed_at = ?, changed_by = ?
 			WHERE id_key = ?`, append(groupColumns(g), id.Key())...)
 		switch {
-		case isUnique(err):
-			return groupConflict(err, g)
+		case st.s.d.IsUnique(err):
+			return groupConflict(st.s.d, err, g)
 		case err != nil:
-			return errdefs.Internalf(err, "pgstore: update container group")
+			return errdefs.Internalf(err, "store: update container group")
 		}
-		if err := putContainerGroupIndex(ctx, tx, g); err != nil {
+		if err := st.s.putContainerGroupIndex(ctx, tx, g); err != nil {
 			return err
 		}
 		out = g
@@ -194,7 +194,7 @@ func (st containerGroupStore) UpdateGroup(ctx context.Context, id resourceid.ID,
 func (st containerGroupStore) DeleteGroup(ctx context.Context, id resourceid.ID) error {
 	return st.s.write(ctx, func(tx querier) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE id_key = ?`, id.Key()); err != nil {
-			return errdefs.Internalf(err, "pgstore: delete container group index entry")
+			return errdefs.Internalf(err, "store: delete container group index entry")
 		}
 		return execOne(ctx, tx, errNotFound("container group '%s' not found", id.Name()), "delete container group",
 			`DELETE FROM container_groups WHERE id_key = ?`, id.Key())
@@ -219,7 +219,7 @@ func (st containerGroupStore) ListGroups(ctx context.Context, subscriptionID, gr
 func deleteGroupContainerGroups(ctx context.Context, tx querier, subscriptionID, group string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM container_groups WHERE subscription_key = ? AND group_key = ?`,
 		key(subscriptionID), key(group)); err != nil {
-		return errdefs.Internalf(err, "pgstore: delete container groups of group")
+		return errdefs.Internalf(err, "store: delete container groups of group")
 	}
 	return nil
 }
@@ -233,10 +233,10 @@ func (st containerGroupStore) PutOperation(ctx context.Context, op containergrou
 			op.ID, op.Group.Key(), op.Group.String(), op.Location, op.Status, formatTime(op.StartTime),
 			optionalTime(op), op.ErrorCode, op.ErrorMessage)
 		switch {
-		case isForeignKey(err):
+		case st.s.d.IsForeignKey(err):
 			return errNotFound("container group '%s' not found", op.Group.Name())
 		case err != nil:
-			return errdefs.Internalf(err, "pgstore: put container group operation")
+			return errdefs.Internalf(err, "store: put container group operation")
 		}
 		return nil
 	})
@@ -261,17 +261,17 @@ func (st containerGroupStore) GetOperation(ctx context.Context, id string) (cont
 	case errors.Is(err, sql.ErrNoRows):
 		return op, errNotFound("operation '%s' not found", id)
 	case err != nil:
-		return op, errdefs.Internalf(err, "pgstore: get operation")
+		return op, errdefs.Internalf(err, "store: get operation")
 	}
 	if op.Group, err = resourceid.Parse(group); err != nil {
-		return op, errdefs.Internalf(err, "pgstore: operation group id")
+		return op, errdefs.Internalf(err, "store: operation group id")
 	}
 	if op.StartTime, err = parseTime(start); err != nil {
-		return op, errdefs.Internalf(err, "pgstore: operation start time")
+		return op, errdefs.Internalf(err, "store: operation start time")
 	}
 	if end != "" {
 		if op.EndTime, err = parseTime(end); err != nil {
-			return op, errdefs.Internalf(err, "pgstore: operation end time")
+			return op, errdefs.Internalf(err, "store: operation end time")
 		}
 	}
 	return op, nil

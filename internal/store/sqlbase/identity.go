@@ -1,4 +1,4 @@
-package pgstore
+package sqlbase
 
 import (
 	"context"
@@ -21,10 +21,10 @@ func (st identityStore) CreateTenant(ctx context.Context, t identity.Tenant) err
 		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (id_key, id, display_name, default_domain, created_at)
 			VALUES (?, ?, ?, ?, ?)`, key(t.ID), t.ID, t.DisplayName, t.DefaultDomain, formatTime(t.CreatedAt))
 		switch {
-		case isUnique(err):
+		case st.s.d.IsUnique(err):
 			return errAlreadyExists("tenant '%s' already exists", t.ID)
 		case err != nil:
-			return errdefs.Internalf(err, "pgstore: insert tenant")
+			return errdefs.Internalf(err, "store: insert tenant")
 		}
 		return nil
 	})
@@ -50,7 +50,7 @@ func (st identityStore) GetTenant(ctx context.Context, id string) (identity.Tena
 	case errors.Is(err, sql.ErrNoRows):
 		return identity.Tenant{}, errNotFound("tenant '%s' not found", id)
 	case err != nil:
-		return identity.Tenant{}, errdefs.Internalf(err, "pgstore: get tenant")
+		return identity.Tenant{}, errdefs.Internalf(err, "store: get tenant")
 	}
 	return t, nil
 }
@@ -58,19 +58,19 @@ func (st identityStore) GetTenant(ctx context.Context, id string) (identity.Tena
 func (st identityStore) ListTenants(ctx context.Context) ([]identity.Tenant, error) {
 	rows, err := st.s.q.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY created_at, id_key`)
 	if err != nil {
-		return nil, errdefs.Internalf(err, "pgstore: list tenants")
+		return nil, errdefs.Internalf(err, "store: list tenants")
 	}
 	defer func() { _ = rows.Close() }() // rows.Err reports what matters
 	out := []identity.Tenant{}
 	for rows.Next() {
 		t, err := scanTenant(rows)
 		if err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: scan tenant")
+			return nil, errdefs.Internalf(err, "store: scan tenant")
 		}
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, errdefs.Internalf(err, "pgstore: list tenants")
+		return nil, errdefs.Internalf(err, "store: list tenants")
 	}
 	return out, nil
 }
@@ -79,7 +79,7 @@ func (st identityStore) ListTenants(ctx context.Context) ([]identity.Tenant, err
 
 // filterWhere builds the WHERE clause of a filter over the table aliased t;
 // every set field adds a condition, AND-ed.
-func filterWhere(tenantID string, f identity.Filter, sp bool) (string, []any) {
+func filterWhere(d *Dialect, tenantID string, f identity.Filter, sp bool) (string, []any) {
 	conds := []string{"t.tenant_key = ?"}
 	args := []any{key(tenantID)}
 	if f.DisplayName != "" {
@@ -97,11 +97,11 @@ func filterWhere(tenantID string, f identity.Filter, sp bool) (string, []any) {
 	if len(f.IDs) > 0 {
 		// One JSON argument keeps the statement text (and so the cached
 		// prepared statement) independent of the list's length.
-		conds = append(conds, "t.id_key IN (SELECT jsonb_array_elements_text(?::jsonb))")
+		conds = append(conds, "t.id_key IN (SELECT value FROM "+d.JSONValues+")")
 		args = append(args, encodeList(lowerList(f.IDs)))
 	}
 	if sp && f.ServicePrincipalName != "" {
-		conds = append(conds, "EXISTS (SELECT 1 FROM service_principal_names AS n WHERE n.sp_key = t.id_key AND n.name_key = ?)")
+		conds = append(conds, d.HasServicePrincipalName)
 		args = append(args, key(f.ServicePrincipalName))
 	}
 	return strings.Join(conds, " AND "), args
@@ -117,7 +117,7 @@ func filterWhere(tenantID string, f identity.Filter, sp bool) (string, []any) {
 func queryOwners(ctx context.Context, q querier, what, query string, args, cols []any, add func() (*[]identity.PasswordCredential, error)) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return errdefs.Internalf(err, "pgstore: query %ss", what)
+		return errdefs.Internalf(err, "store: query %ss", what)
 	}
 	defer func() { _ = rows.Close() }() // rows.Err reports what matters
 	var (
@@ -128,7 +128,7 @@ func queryOwners(ctx context.Context, q querier, what, query string, args, cols 
 	dest := append(append([]any{&idKey}, cols...), p.dest()...)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return errdefs.Internalf(err, "pgstore: scan %s", what)
+			return errdefs.Internalf(err, "store: scan %s", what)
 		}
 		if passwords == nil || idKey != last {
 			last = idKey
@@ -138,14 +138,14 @@ func queryOwners(ctx context.Context, q querier, what, query string, args, cols 
 		}
 		c, ok, err := p.credential()
 		if err != nil {
-			return errdefs.Internalf(err, "pgstore: decode password credential")
+			return errdefs.Internalf(err, "store: decode password credential")
 		}
 		if ok {
 			*passwords = append(*passwords, c)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return errdefs.Internalf(err, "pgstore: query %ss", what)
+		return errdefs.Internalf(err, "store: query %ss", what)
 	}
 	return nil
 }
@@ -199,16 +199,16 @@ func queryApplications(ctx context.Context, q querier, where string, args ...any
 	err := queryOwners(ctx, q, "application", applicationSelect+where+objectOrder, args, cols, func() (*[]identity.PasswordCredential, error) {
 		var err error
 		if a.IdentifierURIs, err = decodeList(uris); err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: decode application %s identifier uris", a.ID)
+			return nil, errdefs.Internalf(err, "store: decode application %s identifier uris", a.ID)
 		}
 		if a.Tags, err = decodeList(tags); err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: decode application %s tags", a.ID)
+			return nil, errdefs.Internalf(err, "store: decode application %s tags", a.ID)
 		}
 		if a.Owners, err = decodeList(owners); err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: decode application %s owners", a.ID)
+			return nil, errdefs.Internalf(err, "store: decode application %s owners", a.ID)
 		}
 		if a.CreatedAt, err = parseTime(created); err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: decode application %s created time", a.ID)
+			return nil, errdefs.Internalf(err, "store: decode application %s created time", a.ID)
 		}
 		a.Passwords = []identity.PasswordCredential{}
 		out = append(out, a)
@@ -240,17 +240,17 @@ func (st identityStore) CreateApplication(ctx context.Context, app identity.Appl
 			key(app.DisplayName), app.DisplayName, app.Description, app.SignInAudience,
 			encodeList(app.IdentifierURIs), encodeList(app.Tags), app.Notes, encodeList(app.Owners), formatTime(app.CreatedAt))
 		switch {
-		case isUnique(err):
+		case st.s.d.IsUnique(err):
 			return errAlreadyExists("an application with object id '%s' or app id '%s' already exists", app.ID, app.AppID)
-		case isForeignKey(err):
+		case st.s.d.IsForeignKey(err):
 			return errNotFound("tenant '%s' not found", app.TenantID)
 		case err != nil:
-			return errdefs.Internalf(err, "pgstore: insert application")
+			return errdefs.Internalf(err, "store: insert application")
 		}
-		if err := putIdentifierURIs(ctx, tx, key(app.TenantID), key(app.AppID), key(app.ID), app.IdentifierURIs); err != nil {
+		if err := claim(ctx, st.s.d.ClaimIdentifierURIs, tx, app.TenantID, app.AppID, app.ID, app.IdentifierURIs); err != nil {
 			return err
 		}
-		return putPasswords(ctx, tx, ownerApplication, key(app.ID), app.Passwords, false)
+		return st.s.putPasswords(ctx, tx, ownerApplication, key(app.ID), app.Passwords, false)
 	})
 }
 
@@ -263,7 +263,7 @@ func (st identityStore) GetApplicationByAppID(ctx context.Context, tenantID, app
 }
 
 func (st identityStore) ListApplications(ctx context.Context, tenantID string, f identity.Filter) ([]identity.Application, error) {
-	where, args := filterWhere(tenantID, f, false)
+	where, args := filterWhere(st.s.d, tenantID, f, false)
 	return queryApplications(ctx, st.s.q, where, args...)
 }
 
@@ -281,12 +281,12 @@ func (st identityStore) UpdateApplication(ctx context.Context, tenantID, id stri
 			key(next.DisplayName), next.DisplayName, next.Description, next.SignInAudience,
 			encodeList(next.IdentifierURIs), encodeList(next.Tags), next.Notes, encodeList(next.Owners), formatTime(next.CreatedAt),
 			key(cur.ID)); err != nil {
-			return errdefs.Internalf(err, "pgstore: update application")
+			return errdefs.Internalf(err, "store: update application")
 		}
-		if err := putIdentifierURIs(ctx, tx, key(cur.TenantID), key(cur.AppID), key(cur.ID), next.IdentifierURIs); err != nil {
+		if err := claim(ctx, st.s.d.ClaimIdentifierURIs, tx, cur.TenantID, cur.AppID, cur.ID, next.IdentifierURIs); err != nil {
 			return err
 		}
-		return putPasswords(ctx, tx, ownerApplication, key(cur.ID), next.Passwords, true)
+		return st.s.putPasswords(ctx, tx, ownerApplication, key(cur.ID), next.Passwords, true)
 	})
 }
 
@@ -299,24 +299,24 @@ func (st identityStore) DeleteApplication(ctx context.Context, tenantID, id stri
 		case errors.Is(err, sql.ErrNoRows):
 			return errNotFound("application '%s' not found", id)
 		case err != nil:
-			return errdefs.Internalf(err, "pgstore: get application")
+			return errdefs.Internalf(err, "store: get application")
 		}
 		// The tenant's service principal for the app, as Entra does.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM password_credentials
 			WHERE owner_kind = 'servicePrincipal' AND owner_id IN
 			(SELECT id_key FROM service_principals WHERE tenant_key = ? AND app_id_key = ?)`,
 			key(tenantID), appIDKey); err != nil {
-			return errdefs.Internalf(err, "pgstore: delete service principal credentials")
+			return errdefs.Internalf(err, "store: delete service principal credentials")
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM service_principals WHERE tenant_key = ? AND app_id_key = ?`,
 			key(tenantID), appIDKey); err != nil {
-			return errdefs.Internalf(err, "pgstore: delete service principal")
+			return errdefs.Internalf(err, "store: delete service principal")
 		}
 		if err := deletePasswords(ctx, tx, ownerApplication, key(id)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM applications WHERE id_key = ?`, key(id)); err != nil {
-			return errdefs.Internalf(err, "pgstore: delete application")
+			return errdefs.Internalf(err, "store: delete application")
 		}
 		return nil
 	})
@@ -344,16 +344,16 @@ func queryServicePrincipals(ctx context.Context, q querier, where string, args .
 	err := queryOwners(ctx, q, "service principal", servicePrincipalSelect+where+objectOrder, args, cols, func() (*[]identity.PasswordCredential, error) {
 		var err error
 		if sp.ServicePrincipalNames, err = decodeList(spns); err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: decode service principal %s names", sp.ID)
+			return nil, errdefs.Internalf(err, "store: decode service principal %s names", sp.ID)
 		}
 		if sp.Tags, err = decodeList(tags); err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: decode service principal %s tags", sp.ID)
+			return nil, errdefs.Internalf(err, "store: decode service principal %s tags", sp.ID)
 		}
 		if sp.Owners, err = decodeList(owners); err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: decode service principal %s owners", sp.ID)
+			return nil, errdefs.Internalf(err, "store: decode service principal %s owners", sp.ID)
 		}
 		if sp.CreatedAt, err = parseTime(created); err != nil {
-			return nil, errdefs.Internalf(err, "pgstore: decode service principal %s created time", sp.ID)
+			return nil, errdefs.Internalf(err, "store: decode service principal %s created time", sp.ID)
 		}
 		sp.Passwords = []identity.PasswordCredential{}
 		out = append(out, sp)
@@ -387,17 +387,17 @@ func (st identityStore) CreateServicePrincipal(ctx context.Context, sp identity.
 			sp.AppRoleAssignmentRequired, encodeList(sp.ServicePrincipalNames),
 			encodeList(lowerList(sp.ServicePrincipalNames)), encodeList(sp.Tags), encodeList(sp.Owners), formatTime(sp.CreatedAt))
 		switch {
-		case isUnique(err):
+		case st.s.d.IsUnique(err):
 			return errAlreadyExists("a service principal with object id '%s' or for app id '%s' already exists", sp.ID, sp.AppID)
-		case isForeignKey(err):
+		case st.s.d.IsForeignKey(err):
 			return errNotFound("tenant '%s' not found", sp.TenantID)
 		case err != nil:
-			return errdefs.Internalf(err, "pgstore: insert service principal")
+			return errdefs.Internalf(err, "store: insert service principal")
 		}
-		if err := putServicePrincipalNames(ctx, tx, key(sp.TenantID), key(sp.AppID), key(sp.ID), sp.ServicePrincipalNames); err != nil {
+		if err := claim(ctx, st.s.d.ClaimServicePrincipalNames, tx, sp.TenantID, sp.AppID, sp.ID, sp.ServicePrincipalNames); err != nil {
 			return err
 		}
-		return putPasswords(ctx, tx, ownerServicePrincipal, key(sp.ID), sp.Passwords, false)
+		return st.s.putPasswords(ctx, tx, ownerServicePrincipal, key(sp.ID), sp.Passwords, false)
 	})
 }
 
@@ -410,7 +410,7 @@ func (st identityStore) GetServicePrincipalByAppID(ctx context.Context, tenantID
 }
 
 func (st identityStore) ListServicePrincipals(ctx context.Context, tenantID string, f identity.Filter) ([]identity.ServicePrincipal, error) {
-	where, args := filterWhere(tenantID, f, true)
+	where, args := filterWhere(st.s.d, tenantID, f, true)
 	return queryServicePrincipals(ctx, st.s.q, where, args...)
 }
 
@@ -430,12 +430,12 @@ func (st identityStore) UpdateServicePrincipal(ctx context.Context, tenantID, id
 			next.AppRoleAssignmentRequired, encodeList(next.ServicePrincipalNames),
 			encodeList(lowerList(next.ServicePrincipalNames)), encodeList(next.Tags), encodeList(next.Owners), formatTime(next.CreatedAt),
 			key(cur.ID)); err != nil {
-			return errdefs.Internalf(err, "pgstore: update service principal")
+			return errdefs.Internalf(err, "store: update service principal")
 		}
-		if err := putServicePrincipalNames(ctx, tx, key(cur.TenantID), key(cur.AppID), key(cur.ID), next.ServicePrincipalNames); err != nil {
+		if err := claim(ctx, st.s.d.ClaimServicePrincipalNames, tx, cur.TenantID, cur.AppID, cur.ID, next.ServicePrincipalNames); err != nil {
 			return err
 		}
-		return putPasswords(ctx, tx, ownerServicePrincipal, key(cur.ID), next.Passwords, true)
+		return st.s.putPasswords(ctx, tx, ownerServicePrincipal, key(cur.ID), next.Passwords, true)
 	})
 }
 
