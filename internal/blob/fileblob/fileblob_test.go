@@ -104,33 +104,6 @@ func wantErr(t *testing.T, what string, err error, proto *errdefs.Error) {
 	}
 }
 
-func TestValidID(t *testing.T) {
-	tests := []struct {
-		id   string
-		want bool
-	}{
-		{"a", true},
-		{"0f8fad5b-d9cb-469f-a165-70867728950e", true},
-		{"A-z_09", true},
-		{strings.Repeat("x", 128), true},
-		{strings.Repeat("x", 129), false},
-		{"", false},
-		{".", false},
-		{"..", false},
-		{"a.b", false},
-		{"a/b", false},
-		{`a\b`, false},
-		{"a b", false},
-		{"a\x00", false},
-		{"é", false},
-	}
-	for _, tt := range tests {
-		if got := validID(tt.id); got != tt.want {
-			t.Errorf("validID(%q) = %v, want %v", tt.id, got, tt.want)
-		}
-	}
-}
-
 // TestLayoutAndModes: the documented layout, directories 0700 and files
 // 0600, nothing else.
 func TestLayoutAndModes(t *testing.T) {

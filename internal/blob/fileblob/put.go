@@ -2,10 +2,7 @@ package fileblob
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 	"io/fs"
@@ -39,7 +36,7 @@ func (s *Store) Put(ctx context.Context, d digest.Digest, size int64, r io.Reade
 		// Verify the caller's bytes, but keep the copy we have. A declared
 		// size that differs from the stored blob's is wrong before any byte.
 		if size >= 0 && size != info.Size {
-			return blob.Info{}, sizeMismatch(size, info.Size, "declared ")
+			return blob.Info{}, blob.SizeMismatch(size, info.Size, "declared ")
 		}
 		n, err := hashReader(ctx, h, r, size)
 		if err != nil {
@@ -66,7 +63,7 @@ func (s *Store) Put(ctx context.Context, d digest.Digest, size int64, r io.Reade
 	}()
 	n, err := w.readFrom(r, h, func(n int64) error {
 		if size >= 0 && n > size {
-			return sizeMismatch(n, size, "at least ")
+			return blob.SizeMismatch(n, size, "at least ")
 		}
 		return ctxErr(ctx)
 	})
@@ -101,7 +98,7 @@ func hashReader(ctx context.Context, h hash.Hash, r io.Reader, size int64) (int6
 		if m > 0 {
 			n += int64(m)
 			if size >= 0 && n > size {
-				return n, sizeMismatch(n, size, "at least ")
+				return n, blob.SizeMismatch(n, size, "at least ")
 			}
 			h.Write(buf[:m])
 		}
@@ -142,21 +139,9 @@ func readErr(err error) error {
 // verify compares the bytes counted and hashed against size and d.
 func verify(d digest.Digest, h hash.Hash, n, size int64) error {
 	if size >= 0 && n != size {
-		return sizeMismatch(n, size, "")
+		return blob.SizeMismatch(n, size, "")
 	}
-	return verifySum(d, h.Sum(nil))
-}
-
-func verifySum(d digest.Digest, sum []byte) error {
-	want, err := hex.DecodeString(d.Encoded())
-	if err != nil || subtle.ConstantTimeCompare(sum, want) != 1 {
-		return blob.ErrDigestMismatch.WithCause(fmt.Errorf("content is %s:%x, want %s", d.Algorithm(), sum, d))
-	}
-	return nil
-}
-
-func sizeMismatch(got, want int64, qualifier string) error {
-	return blob.ErrSizeMismatch.WithCause(fmt.Errorf("content is %s%d bytes, want %d", qualifier, got, want))
+	return blob.VerifySum(d, h.Sum(nil))
 }
 
 // commitFile moves the complete, verified file f (at name) into the CAS as

@@ -16,26 +16,7 @@ import (
 	"github.com/cerulean/cerulean/internal/errdefs"
 )
 
-// maxIDLen bounds a session id; ids are [A-Za-z0-9_-]{1,128}.
-const maxIDLen = 128
-
 var errUploadExists = errdefs.New(errdefs.AlreadyExists, "", "the upload session exists already")
-
-// validID reports whether id is a well-formed session id. Anything else is
-// reported as blob.ErrUploadNotFound and never becomes part of a path.
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > maxIDLen {
-		return false
-	}
-	for i := range len(id) {
-		switch c := id[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 func sessionDir(id string) string { return filepath.Join(uploadsDir, id) }
 
@@ -44,7 +25,7 @@ func sessionDir(id string) string { return filepath.Join(uploadsDir, id) }
 // there is none, or if it is corrupt, which also removes it). Resuming
 // truncates data written after the last Close.
 func (s *Store) Upload(ctx context.Context, id string, create bool) (blob.Upload, error) {
-	if !validID(id) {
+	if !blob.ValidUploadID(id) {
 		return nil, blob.ErrUploadNotFound.WithCause(errors.New("invalid upload id"))
 	}
 	if err := ctxErr(ctx); err != nil {
@@ -166,7 +147,7 @@ func (s *Store) removeSession(id string) error {
 
 // DeleteUpload discards a session; blob.ErrUploadNotFound if there is none.
 func (s *Store) DeleteUpload(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !blob.ValidUploadID(id) {
 		return blob.ErrUploadNotFound.WithCause(errors.New("invalid upload id"))
 	}
 	if err := ctxErr(ctx); err != nil {
@@ -190,7 +171,7 @@ func (s *Store) WalkUploads(ctx context.Context, fn func(id string, modified tim
 		if err := ctxErr(ctx); err != nil {
 			return err
 		}
-		if !e.IsDir() || !validID(e.Name()) {
+		if !e.IsDir() || !blob.ValidUploadID(e.Name()) {
 			continue
 		}
 		modified, ok := s.sessionModified(e.Name())

@@ -124,7 +124,7 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 	}
 	if size >= 0 && size != u.Size() {
 		_ = u.discard()
-		return blob.Info{}, sizeMismatch(u.Size(), size, "")
+		return blob.Info{}, blob.SizeMismatch(u.Size(), size, "")
 	}
 	if err := u.w.sync(); err != nil {
 		return blob.Info{}, errdefs.Internalf(err, "fileblob: write upload %s", u.id)
@@ -139,7 +139,7 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 		}
 		sum = h.Sum(nil)
 	}
-	if err := verifySum(d, sum); err != nil {
+	if err := blob.VerifySum(d, sum); err != nil {
 		_ = u.discard()
 		return blob.Info{}, err
 	}

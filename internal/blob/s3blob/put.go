@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 
@@ -38,7 +36,7 @@ func (s *Store) Put(ctx context.Context, d digest.Digest, size int64, r io.Reade
 	hr := &hashingReader{ctx: ctx, r: r, h: hashes[alg](), limit: size}
 	if info, err := s.stat(ctx, d, key); err == nil {
 		if size >= 0 && size != info.Size {
-			return blob.Info{}, sizeMismatch(info.Size, size, "")
+			return blob.Info{}, blob.SizeMismatch(info.Size, size, "")
 		}
 		if _, err := io.Copy(io.Discard, hr); err != nil {
 			return blob.Info{}, hr.fail(err)
@@ -122,10 +120,10 @@ func (hr *hashingReader) Read(p []byte) (int, error) {
 	hr.n += int64(n)
 	switch {
 	case hr.limit >= 0 && hr.n > hr.limit:
-		hr.err = sizeMismatch(hr.n, hr.limit, "at least ")
+		hr.err = blob.SizeMismatch(hr.n, hr.limit, "at least ")
 		return n, hr.err
 	case err == io.EOF && hr.limit >= 0 && hr.n < hr.limit:
-		hr.err = sizeMismatch(hr.n, hr.limit, "")
+		hr.err = blob.SizeMismatch(hr.n, hr.limit, "")
 		return n, hr.err
 	case err != nil && err != io.EOF:
 		hr.err = readErr(err)
@@ -145,9 +143,9 @@ func (hr *hashingReader) fail(err error) error {
 // verify compares what was read with the declared size and d.
 func (hr *hashingReader) verify(d digest.Digest) error {
 	if hr.limit >= 0 && hr.n != hr.limit {
-		return sizeMismatch(hr.n, hr.limit, "")
+		return blob.SizeMismatch(hr.n, hr.limit, "")
 	}
-	return verifySum(d, hr.h.Sum(nil))
+	return blob.VerifySum(d, hr.h.Sum(nil))
 }
 
 // readErr wraps a failure of the content's reader, keeping it in the chain.
@@ -156,16 +154,4 @@ func readErr(err error) error {
 		return err
 	}
 	return errdefs.Internalf(err, "s3blob: read content")
-}
-
-func verifySum(d digest.Digest, sum []byte) error {
-	want, err := hex.DecodeString(d.Encoded())
-	if err != nil || subtle.ConstantTimeCompare(sum, want) != 1 {
-		return blob.ErrDigestMismatch.WithCause(fmt.Errorf("content is %s:%x, want %s", d.Algorithm(), sum, d))
-	}
-	return nil
-}
-
-func sizeMismatch(got, want int64, qualifier string) error {
-	return blob.ErrSizeMismatch.WithCause(fmt.Errorf("content is %s%d bytes, want %d", qualifier, got, want))
 }

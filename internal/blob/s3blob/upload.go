@@ -34,9 +34,6 @@ const (
 	basePart = 8 << 20
 	maxPart  = 5 << 30
 
-	// maxIDLen bounds a session id; ids are [A-Za-z0-9_-]{1,128}.
-	maxIDLen = 128
-
 	stateVersion = 1
 )
 
@@ -48,22 +45,6 @@ var (
 // partSize is the size of part n (from 1).
 func partSize(n int) int {
 	return min(basePart<<((n-1)/1000), maxPart)
-}
-
-// validID reports whether id is a well-formed session id. Anything else is
-// reported as blob.ErrUploadNotFound and never becomes part of a key.
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > maxIDLen {
-		return false
-	}
-	for i := range len(id) {
-		switch c := id[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Store) stateKey(id string) string { return s.prefix + uploadsDir + id + "/state" }
@@ -125,7 +106,7 @@ func (u *upload) StartedAt() time.Time { return u.st.StartedAt }
 // object at once, conditionally (If-None-Match), so that of two servers
 // creating one id exactly one succeeds, and WalkUploads sees it.
 func (s *Store) Upload(ctx context.Context, id string, create bool) (blob.Upload, error) {
-	if !validID(id) {
+	if !blob.ValidUploadID(id) {
 		return nil, blob.ErrUploadNotFound.WithCause(errors.New("invalid upload id"))
 	}
 	if err := ctxErr(ctx); err != nil {
@@ -371,13 +352,13 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 	}
 	if size >= 0 && size != u.st.Size {
 		_ = u.discard(ctx)
-		return blob.Info{}, sizeMismatch(u.st.Size, size, "")
+		return blob.Info{}, blob.SizeMismatch(u.st.Size, size, "")
 	}
 	h := u.sha256
 	if alg == digest.SHA512 {
 		h = u.sha512
 	}
-	if err := verifySum(d, h.Sum(nil)); err != nil {
+	if err := blob.VerifySum(d, h.Sum(nil)); err != nil {
 		_ = u.discard(ctx)
 		return blob.Info{}, err
 	}
@@ -474,7 +455,7 @@ func (s *Store) removeSession(ctx context.Context, id, uploadID string) error {
 
 // DeleteUpload discards a session; blob.ErrUploadNotFound if there is none.
 func (s *Store) DeleteUpload(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !blob.ValidUploadID(id) {
 		return blob.ErrUploadNotFound.WithCause(errors.New("invalid upload id"))
 	}
 	if err := ctxErr(ctx); err != nil {
@@ -498,7 +479,7 @@ func (s *Store) WalkUploads(ctx context.Context, fn func(id string, modified tim
 			return s3Err(ctx, oi.Err, "list uploads")
 		}
 		id, ok := strings.CutSuffix(strings.TrimPrefix(oi.Key, root), "/state")
-		if !ok || !validID(id) {
+		if !ok || !blob.ValidUploadID(id) {
 			continue
 		}
 		if err := fn(id, oi.LastModified.UTC()); err != nil {
