@@ -66,7 +66,7 @@ func (s *Store) Put(ctx context.Context, d digest.Digest, size int64, r io.Reade
 			minio.PutObjectOptions{}); err != nil {
 			return blob.Info{}, s3Err(ctx, err, "put %s", d)
 		}
-		return s.stat(ctx, d, key)
+		return s.written(ctx, d, key, int64(len(buf)))
 	}
 
 	tmp := s.tmpKey()
@@ -86,7 +86,7 @@ func (s *Store) Put(ctx context.Context, d digest.Digest, size int64, r io.Reade
 	if err := s.copy(ctx, tmp, key, hr.n); err != nil {
 		return blob.Info{}, s3Err(ctx, err, "commit %s", d)
 	}
-	return s.stat(ctx, d, key)
+	return s.written(ctx, d, key, hr.n)
 }
 
 func (s *Store) tmpKey() string {

@@ -262,6 +262,17 @@ func (s *Store) stat(ctx context.Context, d digest.Digest, key string) (blob.Inf
 	return blob.Info{Digest: d, Size: oi.Size, CreatedAt: createdAt(oi.LastModified)}, nil
 }
 
+// written describes a blob this store has just written under key. A
+// Delete that ran after the write may have removed it already; the write
+// still happened (Put, then Delete), so that is no error for the writer.
+func (s *Store) written(ctx context.Context, d digest.Digest, key string, size int64) (blob.Info, error) {
+	info, err := s.stat(ctx, d, key)
+	if errdefs.IsKind(err, errdefs.NotFound) {
+		return blob.Info{Digest: d, Size: size, CreatedAt: createdAt(time.Now())}, nil
+	}
+	return info, err
+}
+
 // Delete removes a committed blob. Readers opened before keep reading: the
 // blob is copied to deleted/ first, where they find it, and Walk removes it
 // from there after deletedGrace.

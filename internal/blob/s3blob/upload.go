@@ -398,7 +398,7 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 			return blob.Info{}, s3Err(ctx, err, "commit %s", d)
 		}
 	}
-	info, err := u.s.stat(ctx, d, key)
+	info, err := u.s.written(ctx, d, key, u.st.Size)
 	if err != nil {
 		return blob.Info{}, err
 	}
