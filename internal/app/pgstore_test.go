@@ -1,14 +1,8 @@
 package app
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"log/slog"
 	"net/netip"
-	"net/url"
-	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -21,51 +15,14 @@ import (
 	"github.com/cerulean/cerulean/internal/registry"
 	"github.com/cerulean/cerulean/internal/resource"
 	"github.com/cerulean/cerulean/internal/resourceid"
+	"github.com/cerulean/cerulean/internal/store/pgstore/pgtest"
 )
-
-// postgresSchema returns the URL of a fresh schema on the server named by
-// CERULEAN_TEST_POSTGRES, dropped when the test ends; without the variable
-// the test is skipped (failed when CERULEAN_E2E_REQUIRE=1).
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("CERULEAN_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CERULEAN_E2E_REQUIRE") == "1" {
-			t.Fatal("CERULEAN_TEST_POSTGRES is not set")
-		}
-		t.Skip("CERULEAN_TEST_POSTGRES is not set")
-	}
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "app_" + hex.EncodeToString(b)
-	if _, err := db.ExecContext(t.Context(), `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := db.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // TestPostgresBootstrapOnce: servers that start at once on one empty
 // PostgreSQL store make one tenant and one subscription between them, and
 // each one's bootstrap credentials work against the shared directory.
 func TestPostgresBootstrapOnce(t *testing.T) {
-	storeURL := postgresSchema(t)
+	storeURL := pgtest.Schema(t, "app_")
 	const n = 3
 	apps := make([]*App, n)
 	dirs := make([]string, n)
@@ -121,7 +78,7 @@ func TestPostgresBootstrapOnce(t *testing.T) {
 // (empty) SQLite database otherwise.
 func TestPostgresReadHosts(t *testing.T) {
 	ctx := t.Context()
-	storeURL := postgresSchema(t)
+	storeURL := pgtest.Schema(t, "app_")
 	dir := t.TempDir()
 	if _, err := LoginServers(ctx, dir, storeURL); err == nil || !strings.Contains(err.Error(), "has not run") {
 		t.Fatalf("LoginServers on an empty schema: %v", err)

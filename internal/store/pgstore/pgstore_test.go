@@ -1,13 +1,8 @@
 package pgstore
 
 import (
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,50 +10,13 @@ import (
 	"github.com/cerulean/cerulean/internal/errdefs"
 	"github.com/cerulean/cerulean/internal/identity"
 	"github.com/cerulean/cerulean/internal/store"
+	"github.com/cerulean/cerulean/internal/store/pgstore/pgtest"
 	"github.com/cerulean/cerulean/internal/store/storetest"
 )
 
-// testURL returns the URL of a fresh schema on the server named by
-// CERULEAN_TEST_POSTGRES, dropped when the test ends. Without the variable
-// the test is skipped (failed when CERULEAN_E2E_REQUIRE=1).
-func testURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("CERULEAN_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CERULEAN_E2E_REQUIRE") == "1" {
-			t.Fatal("CERULEAN_TEST_POSTGRES is not set")
-		}
-		t.Skip("CERULEAN_TEST_POSTGRES is not set")
-	}
-	admin, err := openDB(base, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(t.Context(), `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 func openTest(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), testURL(t), nil)
+	s, err := Open(t.Context(), pgtest.Schema(t, "t_"), nil)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -86,7 +44,7 @@ func TestRebind(t *testing.T) {
 // Servers starting at once on an empty schema must each see it migrated
 // once, with no failure from a race on CREATE TABLE.
 func TestConcurrentOpen(t *testing.T) {
-	u := testURL(t)
+	u := pgtest.Schema(t, "t_")
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -126,7 +84,7 @@ func TestConcurrentOpen(t *testing.T) {
 // WithLock runs one holder at a time across stores (connections) on one
 // schema.
 func TestWithLock(t *testing.T) {
-	u := testURL(t)
+	u := pgtest.Schema(t, "t_")
 	const n = 6
 	var inside, most atomic.Int32
 	var wg sync.WaitGroup
@@ -213,7 +171,7 @@ func TestNamesUnique(t *testing.T) {
 // refuses writes; reopening keeps the data.
 func TestSchemaVersions(t *testing.T) {
 	ctx := t.Context()
-	u := testURL(t)
+	u := pgtest.Schema(t, "t_")
 	if _, err := OpenReadOnly(ctx, u); !errdefs.IsKind(err, errdefs.NotFound) {
 		t.Fatalf("OpenReadOnly on an empty schema: %v, want NotFound", err)
 	}
