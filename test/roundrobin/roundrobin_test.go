@@ -42,7 +42,7 @@ func TestAlternates(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, MaxConnsPerHost: 1}}
 	get := func() string {
 		t.Helper()
-		req, _ := http.NewRequest("GET", "https://"+ln.Addr().String()+"/", nil)
+		req, _ := http.NewRequest(http.MethodGet, "https://"+ln.Addr().String()+"/", nil)
 		req.Host = "reg.example.com"
 		resp, err := client.Do(req)
 		if err != nil {
