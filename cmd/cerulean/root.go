@@ -82,6 +82,8 @@ func serveCommand(ctx context.Context) *cobra.Command {
 	f.StringVar(&cfg.Runtime, "runtime", cfg.Runtime, "OCI runtime for container groups: runc, crun or a path (env "+config.Env.Runtime+")")
 	f.StringVar(&cfg.Location, "location", cfg.Location, "default region name (env "+config.Env.Location+")")
 	f.StringVar(&cfg.Blobs, "blobs", cfg.Blobs, "blob store: s3://bucket/prefix?endpoint=…&region=… (credentials from AWS_* variables); default the data dir (env "+config.Env.Blobs+")")
+	f.StringVar(&cfg.RegistryPort, "registry-port", cfg.RegistryPort, "port of registry login servers when clients reach them on another port than --listen's, "+
+		"as behind a load balancer; every server behind it sets the same (env "+config.Env.RegistryPort+")")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (env "+config.Env.LogLevel+")")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	return cmd

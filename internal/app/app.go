@@ -110,6 +110,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, errors.Join(err, a.closeBackends())
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if cfg.RegistryPort != "" {
+		port = cfg.RegistryPort // the load balancer's, shared by every server behind it
+	}
 	a.Registries = registry.NewService(registry.Config{
 		Store: st.Registry(), Blobs: blobs, Sealer: sealer,
 		Domain: cfg.RegistryDomain, Port: port, Logger: logger,

@@ -39,6 +39,11 @@ type Config struct {
 	// Blobs is where blobs are kept: empty for the data dir, or an S3
 	// bucket, s3://bucket/prefix?endpoint=…&region=…, shared by servers.
 	Blobs string // CERULEAN_BLOBS, default "" (<data dir>/blobs)
+	// RegistryPort is the port clients reach registries on, written into
+	// their login servers (<name>.<domain>[:port], none for 443) and so
+	// into every registry token's audience. Empty means the listen port.
+	// Servers behind one load balancer share one value: the balancer's.
+	RegistryPort string // CERULEAN_REGISTRY_PORT, default "" (the listen port)
 
 	badAzureHostnames bool
 }
@@ -64,12 +69,12 @@ var AzureHosts = []string{
 // Env names the environment variable of each setting.
 var Env = struct {
 	DataDir, Listen, RegistryDomain, Location, LogLevel, InstancesDomain, Runtime, AzureHostnames, Store string
-	Blobs                                                                                                string
+	Blobs, RegistryPort                                                                                  string
 }{
 	DataDir: "CERULEAN_DATA_DIR", Listen: "CERULEAN_LISTEN", RegistryDomain: "CERULEAN_REGISTRY_DOMAIN",
 	Location: "CERULEAN_LOCATION", LogLevel: "CERULEAN_LOG_LEVEL", InstancesDomain: "CERULEAN_INSTANCES_DOMAIN",
 	Runtime: "CERULEAN_RUNTIME", AzureHostnames: "CERULEAN_AZURE_HOSTNAMES", Store: "CERULEAN_STORE",
-	Blobs: "CERULEAN_BLOBS",
+	Blobs: "CERULEAN_BLOBS", RegistryPort: "CERULEAN_REGISTRY_PORT",
 }
 
 // DefaultDataDir returns ~/.cerulean.
@@ -100,7 +105,7 @@ func Defaults(getenv func(string) string) Config {
 		{Env.DataDir, &c.DataDir}, {Env.Listen, &c.Listen}, {Env.RegistryDomain, &c.RegistryDomain},
 		{Env.Location, &c.Location}, {Env.LogLevel, &c.LogLevel},
 		{Env.InstancesDomain, &c.InstancesDomain}, {Env.Runtime, &c.Runtime}, {Env.Store, &c.Store},
-		{Env.Blobs, &c.Blobs},
+		{Env.Blobs, &c.Blobs}, {Env.RegistryPort, &c.RegistryPort},
 	} {
 		if v := getenv(kv.name); v != "" {
 			*kv.dst = v
@@ -166,6 +171,11 @@ func (c Config) Validate() error {
 	}
 	if err := validBlobs(c.Blobs); err != nil {
 		errs = append(errs, err)
+	}
+	if c.RegistryPort != "" {
+		if p, err := strconv.Atoi(c.RegistryPort); err != nil || p < 1 || p > 65535 {
+			errs = append(errs, fmt.Errorf("registry port %q: want a port number from 1 to 65535", c.RegistryPort))
+		}
 	}
 	if c.badAzureHostnames {
 		errs = append(errs, fmt.Errorf("%s: want true or false", Env.AzureHostnames))

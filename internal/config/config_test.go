@@ -46,6 +46,9 @@ func TestValidate(t *testing.T) {
 		{"blobs not s3", func(c *Config) { c.Blobs = "/srv/blobs" }, "blobs"},
 		{"blobs without bucket", func(c *Config) { c.Blobs = "s3:///p" }, "blobs"},
 		{"blobs endpoint", func(c *Config) { c.Blobs = "s3://bkt/p?endpoint=127.0.0.1:8333" }, "endpoint"},
+		{"registry port", func(c *Config) { c.RegistryPort = "443" }, ""},
+		{"registry port not a number", func(c *Config) { c.RegistryPort = "https" }, "registry port"},
+		{"registry port out of range", func(c *Config) { c.RegistryPort = "70000" }, "registry port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
