@@ -29,7 +29,9 @@ func TestClaimSharedSecretConcurrently(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i, s := range stores {
-		wg.Go(func() { got[i], won[i], errs[i] = s.ClaimSharedSecret(t.Context(), "k", fmt.Appendf(nil, "value %d", i)) })
+		wg.Go(func() {
+			got[i], won[i], errs[i] = s.ClaimSharedSecret(t.Context(), "k", fmt.Appendf(nil, "value %d", i))
+		})
 	}
 	wg.Wait()
 	winners := 0
