@@ -21,6 +21,7 @@ import (
 	"github.com/cerulean/cerulean/api/oauth2"
 	"github.com/cerulean/cerulean/internal/bootstrap"
 	"github.com/cerulean/cerulean/internal/config"
+	"github.com/cerulean/cerulean/internal/identity"
 	"github.com/cerulean/cerulean/internal/registry"
 	"github.com/cerulean/cerulean/internal/resource"
 	"github.com/cerulean/cerulean/internal/resourceid"
@@ -447,5 +448,43 @@ func TestReadCAWithoutStore(t *testing.T) {
 	storeURL := pgtest.Schema(t, "app_")
 	if _, err := ReadCA(ctx, dir, storeURL); err == nil || !strings.Contains(err.Error(), "has not run") {
 		t.Fatalf("empty store: %v", err)
+	}
+}
+
+// TestSharedBootstrapReissue: when the shared bootstrap secret stops
+// working, the next server to start issues a new one into the shared
+// record, and each server's file follows the record when it starts.
+func TestSharedBootstrapReissue(t *testing.T) {
+	ctx := t.Context()
+	storeURL := pgtest.Schema(t, "app_")
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := newPGApp(t, dirA, storeURL, nil)
+	newPGApp(t, dirB, storeURL, nil).Close()
+	old, _ := loadCreds(t, dirA)
+	auth, err := a.Identity.Authenticate(ctx, old.TenantID, old.AppID, old.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Identity.RemovePassword(ctx, identity.OnServicePrincipal, old.TenantID, old.ObjectID, auth.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	a = newPGApp(t, dirA, storeURL, nil)
+	fresh, fileA := loadCreds(t, dirA)
+	if fresh.Password == old.Password || fresh.ObjectID != old.ObjectID {
+		t.Fatalf("after the secret's removal: %+v, want a new secret on the same principal", fresh)
+	}
+	if got := sharedRows(t, storeURL)[secretBootstrap]; !bytes.Equal(got, fileA) {
+		t.Fatal("the shared record is not the re-issued credentials")
+	}
+	newPGApp(t, dirB, storeURL, nil)
+	if _, fileB := loadCreds(t, dirB); !bytes.Equal(fileB, fileA) {
+		t.Fatal("B's file did not follow the shared record")
+	}
+	if _, err := a.Identity.Authenticate(ctx, fresh.TenantID, fresh.AppID, fresh.Password); err != nil {
+		t.Fatal(err)
 	}
 }
