@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 const caLong = `Print where the server's CA certificate is (<data dir>/tls/ca.pem, made on
 the first start and kept) and how to make each kind of client trust it. The
 registry login servers in the commands are the data dir's registries.
+With --store, the CA is the one every server on that store shares.
 --pem prints the certificate alone, for piping.`
 
 // systemBundle is Debian's and Ubuntu's bundle of the system's roots.
@@ -38,7 +40,7 @@ func caCommand() *cobra.Command {
 				return err
 			}
 			caFile := app.CAFile(dataDir)
-			data, err := os.ReadFile(caFile)
+			data, err := app.ReadCA(cmd.Context(), dataDir, cfg.Store)
 			if errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("no CA certificate at %s: `cerulean serve --data-dir %s` has not run yet", caFile, dataDir)
 			}
@@ -48,6 +50,11 @@ func caCommand() *cobra.Command {
 			if pem {
 				_, err := cmd.OutOrStdout().Write(data)
 				return err
+			}
+			if have, err := os.ReadFile(caFile); err != nil || !bytes.Equal(have, data) {
+				// --store: the shared CA, which serve copies here when it starts.
+				fmt.Fprintf(cmd.ErrOrStderr(), "cerulean ca: warning: %s is not the shared CA (serve has not run with this data dir and --store yet): "+
+					"use `cerulean ca --pem > FILE`, and FILE for it below\n", caFile)
 			}
 			servers, err := app.LoginServers(cmd.Context(), dataDir, cfg.Store)
 			if err != nil {

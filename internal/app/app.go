@@ -49,6 +49,7 @@ type App struct {
 	store    store.Store
 	blobs    blobStore
 	tls      *tlsca.Bundle
+	sealers  map[string]*sealbox.Box // by shared secret name (secrets.go)
 	handler  http.Handler
 	listener net.Listener
 
@@ -62,8 +63,9 @@ type App struct {
 // gcInterval is how often registry garbage collection runs.
 const gcInterval = 10 * time.Minute
 
-// New builds the app: data dir, CA and serving certificate, signing key,
-// store, services, bootstrap identity, and the listener (bound here, so
+// New builds the app: data dir, store, CA and serving certificate, signing
+// and sealing keys (from the data dir, or from a shared store), services,
+// bootstrap identity, and the listener (bound here, so
 // that Addr is known before Run).
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
@@ -73,22 +75,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	host, _, _ := net.SplitHostPort(cfg.Listen)
-	bundle, err := tlsca.LoadOrCreate(tlsca.Config{
-		Dir:      filepath.Join(cfg.DataDir, "tls"),
-		DNSNames: certNames(host, cfg),
-		IPs:      certIPs(host),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
-	}
-	signer, err := token.LoadOrCreate(filepath.Join(cfg.DataDir, "keys", "token-signing-key.pem"))
-	if err != nil {
-		return nil, fmt.Errorf("token signing key: %w", err)
-	}
-	sealer, err := sealbox.LoadOrCreate(filepath.Join(cfg.DataDir, "keys", "registry-sealing-key"))
-	if err != nil {
-		return nil, fmt.Errorf("sealing key: %w", err)
-	}
 	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
@@ -97,7 +83,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("store: %w", err), blobs.Close())
 	}
-	a := &App{cfg: cfg, logger: logger, store: st, blobs: blobs, tls: bundle}
+	a := &App{cfg: cfg, logger: logger, store: st, blobs: blobs}
+	// With a shared store the keys and the CA come from it (secrets.go).
+	k, err := a.loadKeys(ctx, host)
+	if err != nil {
+		return nil, errors.Join(err, a.closeBackends())
+	}
+	a.tls, a.sealers = k.tls, k.sealers
+	signer := k.signer
 	a.Identity = identity.NewService(identity.Config{Store: st.Identity(), Signer: signer})
 	a.Resources = resource.NewService(st.Resources(), nil)
 	a.RBAC = rbac.NewService(st.RBAC(), directory{a.Identity}, nil)
@@ -114,7 +107,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		port = cfg.RegistryPort // the load balancer's, shared by every server behind it
 	}
 	a.Registries = registry.NewService(registry.Config{
-		Store: st.Registry(), Blobs: blobs, Sealer: sealer,
+		Store: st.Registry(), Blobs: blobs, Sealer: k.sealers[secretRegistrySealing],
 		Domain: cfg.RegistryDomain, Port: port, Logger: logger,
 	})
 	// Login servers follow the configured registry domain and port (the
@@ -128,7 +121,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	a.handler = server.Middleware(logger, a.routes(signer, loginHosts(host, ln.Addr(), cfg.AzureHostnames)))
 	// Registry clients encode their request targets: their connections
 	// skip the request-line repair.
-	a.listener = server.NewTLSListener(ln, tlsConfig(bundle.Cert, cfg.RegistryDomain), server.WithoutRepair(registryHost(cfg.RegistryDomain)))
+	a.listener = server.NewTLSListener(ln, tlsConfig(a.tls.Cert, cfg.RegistryDomain), server.WithoutRepair(registryHost(cfg.RegistryDomain)))
 	return a, nil
 }
 

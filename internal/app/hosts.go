@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/cerulean/cerulean/internal/store"
 	"github.com/cerulean/cerulean/internal/store/pgstore"
 	"github.com/cerulean/cerulean/internal/store/sqlstore"
+	"github.com/cerulean/cerulean/internal/tlsca"
 )
 
 // HostsEntry is one line of a hosts file: an address and the names that
@@ -107,6 +109,40 @@ func LoginServers(ctx context.Context, dataDir, storeURL string) ([]string, erro
 // CAFile is where the server keeps the CA certificate of a data dir (the
 // tls directory New gives tlsca).
 func CAFile(dataDir string) string { return filepath.Join(dataDir, "tls", "ca.pem") }
+
+// ReadCA returns the CA certificate (PEM) clients must trust, read-only: the
+// data dir's (CAFile), or with a PostgreSQL store (storeURL, as
+// config.Config.Store) the CA every server on it shares, which each server
+// copies to its CAFile when it starts. Without a data dir CA the error
+// satisfies errors.Is(err, fs.ErrNotExist).
+func ReadCA(ctx context.Context, dataDir, storeURL string) ([]byte, error) {
+	if storeURL == "" {
+		return os.ReadFile(CAFile(dataDir))
+	}
+	st, err := openReadOnly(ctx, dataDir, storeURL)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = st.Close() }()
+	ss, ok := st.(interface {
+		SharedSecret(ctx context.Context, name string) ([]byte, error)
+	})
+	if !ok {
+		return nil, errors.New("the store keeps no shared secrets")
+	}
+	data, err := ss.SharedSecret(ctx, secretCA)
+	if errdefs.IsKind(err, errdefs.NotFound) {
+		return nil, errors.New("no CA in the PostgreSQL store: `cerulean serve --store …` has not run on it since servers share their CA")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	ca, err := tlsca.ParseCA(data)
+	if err != nil {
+		return nil, &unusableSecretError{name: secretCA, err: err}
+	}
+	return ca.CertPEM(), nil
+}
 
 // ListenIP is the address clients should dial for a listen address: the
 // loopback address when the server listens on every address or on

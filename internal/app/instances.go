@@ -18,7 +18,6 @@ import (
 	"github.com/cerulean/cerulean/internal/image"
 	"github.com/cerulean/cerulean/internal/registry"
 	"github.com/cerulean/cerulean/internal/runner"
-	"github.com/cerulean/cerulean/internal/sealbox"
 )
 
 // instances builds Azure Container Instances: the image cache, the runner
@@ -26,7 +25,7 @@ import (
 // (no OCI runtime, not root) still serves everything else; its container
 // group operations say why they cannot run.
 func (a *App) instances(listenAddr string) error {
-	sealer, err := sealbox.LoadOrCreate(filepath.Join(a.cfg.DataDir, "keys", "instances-sealing-key"))
+	sealer, err := a.sealingKey(secretInstancesSealing)
 	if err != nil {
 		return fmt.Errorf("instances sealing key: %w", err)
 	}

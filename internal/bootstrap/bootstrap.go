@@ -5,6 +5,7 @@ package bootstrap
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,21 +37,37 @@ func Load(path string) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, err
 	}
-	var c Credentials
-	if err := json.Unmarshal(data, &c); err != nil {
+	c, err := Parse(data)
+	if err != nil {
 		return Credentials{}, fmt.Errorf("%s: %w", path, err)
-	}
-	if c.TenantID == "" || c.AppID == "" || c.Password == "" || c.SubscriptionID == "" {
-		return Credentials{}, fmt.Errorf("%s: incomplete bootstrap credentials", path)
 	}
 	return c, nil
 }
 
-// Save writes the file with mode 0600, atomically.
-func Save(path string, c Credentials) error {
+// Parse decodes credentials in the file's form (servers sharing one
+// database keep one copy there), refusing any without a tenant, a
+// subscription, an app id or a password.
+func Parse(data []byte) (Credentials, error) {
+	var c Credentials
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Credentials{}, err
+	}
+	if c.TenantID == "" || c.AppID == "" || c.Password == "" || c.SubscriptionID == "" {
+		return Credentials{}, errors.New("incomplete bootstrap credentials")
+	}
+	return c, nil
+}
+
+// Marshal encodes credentials in the file's form.
+func Marshal(c Credentials) []byte {
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
-		return err
+		panic("bootstrap: " + err.Error()) // strings only: cannot fail
 	}
-	return atomicfile.WriteFile(path, append(data, '\n'), 0o600)
+	return append(data, '\n')
+}
+
+// Save writes the file with mode 0600, atomically.
+func Save(path string, c Credentials) error {
+	return atomicfile.WriteFile(path, Marshal(c), 0o600)
 }

@@ -1,10 +1,11 @@
 // Package sealbox encrypts small secrets that must be shown again later
-// (ACR admin passwords) with AES-256-GCM under one 32-byte key kept in a
-// 0600 file in the data dir.
+// (ACR admin passwords, container group specs) with AES-256-GCM under one
+// 32-byte key, kept in a 0600 file in the data dir (LoadOrCreate) or, by
+// servers sharing one database, in that database (GenerateKey, New).
 //
 // A sealed value is a version byte, a random 12-byte nonce and the GCM
-// ciphertext with its tag. Anyone who reads the database without the key
-// file learns nothing but the length of each secret.
+// ciphertext with its tag. Anyone who reads the sealed values without the
+// key learns nothing but the length of each secret.
 package sealbox
 
 import (
@@ -52,9 +53,8 @@ func LoadOrCreate(path string) (*Box, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("sealbox: %w", err)
 	}
-	key = make([]byte, KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("sealbox: generate key: %w", err)
+	if key, err = GenerateKey(); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sealbox: %w", err)
@@ -65,7 +65,20 @@ func LoadOrCreate(path string) (*Box, error) {
 	return New(key)
 }
 
-// New returns a Box for a KeySize-byte key.
+// GenerateKey returns a new random KeySize-byte key, as LoadOrCreate makes
+// on first use, for keeping elsewhere than a file (servers sharing one
+// database keep one key there).
+func GenerateKey() ([]byte, error) {
+	key := make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("sealbox: generate key: %w", err)
+	}
+	return key, nil
+}
+
+// New returns a Box for a KeySize-byte key: a key read from anywhere
+// (LoadOrCreate's file, a shared store) is refused unless it has exactly
+// that length.
 func New(key []byte) (*Box, error) {
 	if len(key) != KeySize {
 		return nil, fmt.Errorf("sealbox: key is %d bytes, want %d", len(key), KeySize)

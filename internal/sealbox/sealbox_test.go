@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -117,5 +118,34 @@ func TestOpenRejectsTampering(t *testing.T) {
 func TestNewRejectsBadKeyLength(t *testing.T) {
 	if _, err := New(make([]byte, 16)); err == nil {
 		t.Error("New accepted a 16-byte key")
+	}
+}
+
+// TestGenerateKey: boxes made from one generated key open each other's
+// values; two generated keys differ.
+func TestGenerateKey(t *testing.T) {
+	k1, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k1) != KeySize || bytes.Equal(k1, k2) {
+		t.Fatalf("keys %x and %x", k1, k2)
+	}
+	a, _ := New(k1)
+	b, _ := New(slices.Clone(k1))
+	sealed, err := a.Seal([]byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Open(sealed); err != nil || string(got) != "pw" {
+		t.Fatalf("Open: %q, %v", got, err)
+	}
+	c, _ := New(k2)
+	if _, err := c.Open(sealed); !errors.Is(err, ErrOpen) {
+		t.Fatalf("another key opened the value: %v", err)
 	}
 }

@@ -16,6 +16,10 @@
 // ca.pem are therefore unaffected. The CA itself is never replaced
 // automatically: a corrupt, mismatched or expired CA is an error that names the
 // offending file, and the operator decides what to do.
+//
+// Servers that share one CA keep it elsewhere (GenerateCA, ParseCA: the
+// certificate and key as PEM) and give it to LoadOrIssue, which writes only
+// ca.pem and each server's own serving certificate to the directory.
 package tlsca
 
 import (
@@ -90,8 +94,46 @@ type Bundle struct {
 // LoadOrCreate loads the CA and serving certificate from cfg.Dir, creating or
 // re-issuing them as described in the package documentation.
 func LoadOrCreate(cfg Config) (*Bundle, error) {
+	names, ips, t, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ca, caKey, err := loadOrCreateCA(cfg.Dir, t)
+	if err != nil {
+		return nil, err
+	}
+	return serve(cfg.Dir, ca, caKey, names, ips, t)
+}
+
+// LoadOrIssue is LoadOrCreate with a CA kept elsewhere (servers sharing one
+// database keep one there): it writes ca's certificate to cfg.Dir/ca.pem
+// (clients and the CLI read it there) and loads the serving certificate in
+// cfg.Dir, or issues one under ca, by LoadOrCreate's rules; a certificate
+// another CA signed is replaced. The CA's key is not written. An expired CA
+// is an error.
+func LoadOrIssue(cfg Config, ca *CA) (*Bundle, error) {
+	names, ips, t, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if t.After(ca.cert.NotAfter) {
+		return nil, fmt.Errorf("tlsca: CA expired at %s (clients must trust a new CA once it is replaced)", ca.cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	certPath := filepath.Join(cfg.Dir, caFileName)
+	certPEM := ca.CertPEM()
+	if have, err := os.ReadFile(certPath); err != nil || !bytes.Equal(have, certPEM) {
+		if err := atomicfile.WriteFile(certPath, certPEM, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return serve(cfg.Dir, ca.cert, ca.key, names, ips, t)
+}
+
+// prepare validates cfg, creates its directory and returns the names and
+// addresses to cover and the time.
+func prepare(cfg Config) ([]string, []net.IP, time.Time, error) {
 	if cfg.Dir == "" {
-		return nil, errors.New("tlsca: Config.Dir is empty")
+		return nil, nil, time.Time{}, errors.New("tlsca: Config.Dir is empty")
 	}
 	now := time.Now
 	if cfg.Now != nil {
@@ -99,37 +141,123 @@ func LoadOrCreate(cfg Config) (*Bundle, error) {
 	}
 	names, err := normalizeDNSNames(cfg.DNSNames)
 	if err != nil {
-		return nil, err
+		return nil, nil, time.Time{}, err
 	}
 	ips, err := normalizeIPs(cfg.IPs)
 	if err != nil {
-		return nil, err
+		return nil, nil, time.Time{}, err
 	}
 	if len(names) == 0 && len(ips) == 0 {
-		return nil, errors.New("tlsca: Config has no DNSNames or IPs for the serving certificate")
+		return nil, nil, time.Time{}, errors.New("tlsca: Config has no DNSNames or IPs for the serving certificate")
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("tlsca: create %s: %w", cfg.Dir, err)
+		return nil, nil, time.Time{}, fmt.Errorf("tlsca: create %s: %w", cfg.Dir, err)
 	}
+	return names, ips, now(), nil
+}
 
-	t := now()
-	ca, caKey, err := loadOrCreateCA(cfg.Dir, t)
-	if err != nil {
-		return nil, err
-	}
-	leaf, leafKey, err := loadOrIssueServer(cfg.Dir, ca, caKey, names, ips, t)
+// serve loads or issues the serving certificate under ca and returns the
+// bundle.
+func serve(dir string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []string, ips []net.IP, t time.Time) (*Bundle, error) {
+	leaf, leafKey, err := loadOrIssueServer(dir, ca, caKey, names, ips, t)
 	if err != nil {
 		return nil, err
 	}
 	return &Bundle{
 		CAPEM:  encodePEM("CERTIFICATE", ca.Raw),
-		CAFile: filepath.Join(cfg.Dir, caFileName),
+		CAFile: filepath.Join(dir, caFileName),
 		Cert: tls.Certificate{
 			Certificate: [][]byte{leaf.Raw, ca.Raw},
 			PrivateKey:  leafKey,
 			Leaf:        leaf,
 		},
 	}, nil
+}
+
+// CA is a certificate authority kept outside a LoadOrCreate directory.
+type CA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+// GenerateCA makes a new CA as LoadOrCreate does on first use, without
+// writing it anywhere, in the form ParseCA reads: the certificate's PEM
+// block followed by the private key's (PKCS#8).
+func GenerateCA(now time.Time) ([]byte, error) {
+	cert, key, err := generateCA(now)
+	if err != nil {
+		return nil, err
+	}
+	return caPEM(cert.Raw, key)
+}
+
+// ReadCAFiles reads the CA of a LoadOrCreate directory (ca.pem and
+// ca-key.pem) in GenerateCA's form, unchecked. Neither file is an error
+// satisfying errors.Is(err, fs.ErrNotExist); one without the other is
+// another error, naming both.
+func ReadCAFiles(dir string) ([]byte, error) {
+	certPath := filepath.Join(dir, caFileName)
+	keyPath := filepath.Join(dir, caKeyFileName)
+	certPEM, certErr := os.ReadFile(certPath)
+	keyPEM, keyErr := os.ReadFile(keyPath)
+	switch {
+	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
+		return nil, fmt.Errorf("tlsca: %w", certErr)
+	case errors.Is(certErr, fs.ErrNotExist) || errors.Is(keyErr, fs.ErrNotExist):
+		return nil, fmt.Errorf("tlsca: %s and %s: one is missing", certPath, keyPath)
+	case certErr != nil:
+		return nil, fmt.Errorf("tlsca: %w", certErr)
+	case keyErr != nil:
+		return nil, fmt.Errorf("tlsca: %w", keyErr)
+	}
+	return append(append(bytes.TrimRight(certPEM, "\n"), '\n'), keyPEM...), nil
+}
+
+// ParseCA reads a CA in GenerateCA's form with the checks LoadOrCreate
+// applies to its files: a CA certificate, then the ECDSA P-256 private key
+// that matches it, and nothing else. Expiry is LoadOrIssue's check.
+func ParseCA(data []byte) (*CA, error) {
+	certBlock, rest := pem.Decode(data)
+	if certBlock == nil || certBlock.Type != "CERTIFICATE" {
+		return nil, errors.New("tlsca: CA: want a CERTIFICATE PEM block first")
+	}
+	keyBlock, rest := pem.Decode(rest)
+	if keyBlock == nil || keyBlock.Type != "PRIVATE KEY" {
+		return nil, errors.New("tlsca: CA: want a PRIVATE KEY PEM block after the certificate")
+	}
+	if len(strings.TrimSpace(string(rest))) != 0 {
+		return nil, errors.New("tlsca: CA: unexpected data after the PEM blocks")
+	}
+	cert, err := x509.ParseCertificate(certBlock.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("tlsca: CA certificate: %w", err)
+	}
+	if !isCA(cert) {
+		return nil, errors.New("tlsca: CA: not a CA certificate")
+	}
+	key, err := parseKeyPEM(pem.EncodeToMemory(keyBlock))
+	if err != nil {
+		return nil, fmt.Errorf("tlsca: CA key: %w", err)
+	}
+	if !key.PublicKey.Equal(cert.PublicKey) {
+		return nil, errors.New("tlsca: CA: the private key does not match the certificate")
+	}
+	return &CA{cert: cert, key: key}, nil
+}
+
+// CertPEM is the CA certificate, PEM-encoded: what clients trust.
+func (c *CA) CertPEM() []byte { return encodePEM("CERTIFICATE", c.cert.Raw) }
+
+func isCA(c *x509.Certificate) bool {
+	return c.BasicConstraintsValid && c.IsCA && c.KeyUsage&x509.KeyUsageCertSign != 0
+}
+
+func caPEM(certDER []byte, key *ecdsa.PrivateKey) ([]byte, error) {
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("tlsca: marshal CA key: %w", err)
+	}
+	return append(encodePEM("CERTIFICATE", certDER), encodePEM("PRIVATE KEY", keyDER)...), nil
 }
 
 // CertPool returns a new pool holding the CA, for clients.
@@ -199,7 +327,7 @@ func loadOrCreateCA(dir string, now time.Time) (*x509.Certificate, *ecdsa.Privat
 	if err != nil {
 		return nil, nil, fmt.Errorf("tlsca: %s: %w", certPath, err)
 	}
-	if !ca.BasicConstraintsValid || !ca.IsCA || ca.KeyUsage&x509.KeyUsageCertSign == 0 {
+	if !isCA(ca) {
 		return nil, nil, fmt.Errorf("tlsca: %s: not a CA certificate", certPath)
 	}
 	if now.After(ca.NotAfter) {
@@ -217,6 +345,17 @@ func loadOrCreateCA(dir string, now time.Time) (*x509.Certificate, *ecdsa.Privat
 }
 
 func createCA(certPath, keyPath string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	ca, key, err := generateCA(now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := writeKeyAndCert(keyPath, certPath, key, ca.Raw); err != nil {
+		return nil, nil, err
+	}
+	return ca, key, nil
+}
+
+func generateCA(now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tlsca: generate CA key: %w", err)
@@ -243,9 +382,6 @@ func createCA(certPath, keyPath string, now time.Time) (*x509.Certificate, *ecds
 	ca, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tlsca: parse new CA certificate: %w", err)
-	}
-	if err := writeKeyAndCert(keyPath, certPath, key, der); err != nil {
-		return nil, nil, err
 	}
 	return ca, key, nil
 }

@@ -1,6 +1,7 @@
 // Package token signs and verifies Azure-style JWT access tokens (JWS compact
-// serialization, RS256) with one RSA key that is persisted on disk, and
-// publishes that key as a JWKS document.
+// serialization, RS256) with one RSA key, persisted in a file
+// (LoadOrCreate) or kept by the caller (GenerateKey, FromPEM), and publishes
+// that key as a JWKS document.
 //
 // Tokens carry the protected header
 //
@@ -84,6 +85,23 @@ func LoadOrCreate(path string) (*Signer, error) {
 		return nil, fmt.Errorf("token: %w", err)
 	}
 
+	pemBytes, err := GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	if err := atomicfile.WriteFile(path, pemBytes, 0o600); err != nil {
+		return nil, err
+	}
+	return FromPEM(pemBytes)
+}
+
+// GenerateKey makes a new RSA-2048 signing key, as LoadOrCreate does on
+// first use, and returns it PKCS#8 PEM-encoded ("PRIVATE KEY"), for keeping
+// elsewhere than a file (servers sharing one database keep one key there).
+func GenerateKey() ([]byte, error) {
 	key, err := rsa.GenerateKey(rand.Reader, keyBits)
 	if err != nil {
 		return nil, fmt.Errorf("token: generate key: %w", err)
@@ -92,12 +110,16 @@ func LoadOrCreate(path string) (*Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token: marshal key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// FromPEM returns a signer for a key in the form GenerateKey makes, with
+// the checks LoadOrCreate applies to its file: exactly one PKCS#8 PEM
+// block holding a valid RSA key of at least 2048 bits.
+func FromPEM(data []byte) (*Signer, error) {
+	key, err := parseKey(data)
+	if err != nil {
 		return nil, fmt.Errorf("token: %w", err)
-	}
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	if err := atomicfile.WriteFile(path, pemBytes, 0o600); err != nil {
-		return nil, err
 	}
 	return New(key), nil
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -530,6 +531,41 @@ func BenchmarkVerify(b *testing.B) {
 		var c claims
 		if err := s.Verify(tok, &c); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestFromPEM: a generated key makes a signer whose tokens a signer from
+// the same bytes verifies; FromPEM applies LoadOrCreate's checks.
+func TestFromPEM(t *testing.T) {
+	data, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := FromPEM(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := FromPEM(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Verify(mustSign(t, a, map[string]any{"sub": "x"}), nil); err != nil {
+		t.Fatalf("a token signed with one signer of the key, verified by another: %v", err)
+	}
+	small, err := x509.MarshalPKCS8PrivateKey(genKey(1024))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string][]byte{
+		"empty":         nil,
+		"garbage":       []byte("not a key"),
+		"small key":     pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: small}),
+		"wrong block":   pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: small}),
+		"trailing data": append(slices.Clone(data), "x"...),
+	} {
+		if _, err := FromPEM(in); err == nil || !strings.HasPrefix(err.Error(), "token: ") {
+			t.Errorf("%s: %v, want a token error", name, err)
 		}
 	}
 }
