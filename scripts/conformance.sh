@@ -6,6 +6,12 @@
 # server must resolve to 127.0.0.1 (CI adds an /etc/hosts entry).
 #
 #   scripts/conformance.sh            # exit 0 only if no test failed
+#
+# CONFORMANCE_SERVERS=2 runs the suite against two servers sharing one
+# PostgreSQL database and one S3 prefix (made fresh from
+# CERULEAN_TEST_POSTGRES and CERULEAN_TEST_S3, as scripts/test.sh sets
+# them) behind a round-robin proxy on the suite's port, so that every
+# request goes to the other server than the one before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +30,7 @@ work=$(mktemp -d)
 bin="$work/bin"
 mkdir -p "$bin"
 go build -o "$bin/cerulean" ./cmd/cerulean
+go build -o "$bin/roundrobin" ./test/roundrobin/cmd/roundrobin
 ln -s cerulean "$bin/az"
 export PATH="$bin:$PATH"
 
@@ -31,15 +38,60 @@ export PATH="$bin:$PATH"
 suite_dir=$(GOFLAGS=-mod=mod go mod download -json "github.com/opencontainers/distribution-spec/conformance@$conformance_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 (cd "$suite_dir" && go test -c -o "$bin/conformance.test" .)
 
-export CERULEAN_DATA_DIR="$work/data" CERULEAN_ENDPOINT="https://127.0.0.1:$port" AZURE_CONFIG_DIR="$work/az"
-cerulean serve --listen "127.0.0.1:$port" --registry-domain "$domain" >"$work/server.log" 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 300); do
-	grep -q "cerulean serving" "$work/server.log" && break
-	kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-	sleep 0.1
-done
+servers=${CONFORMANCE_SERVERS:-1}
+pids=() drop=()
+cleanup() {
+	kill "${pids[@]}" 2>/dev/null || true
+	wait "${pids[@]}" 2>/dev/null || true
+	[ ${#drop[@]} -eq 0 ] || psql -q "$CERULEAN_TEST_POSTGRES" -c "DROP DATABASE ${drop[0]} WITH (FORCE)" || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+# serve DIR ADDR [FLAG…]: a server on DIR, up once it logs that it serves.
+serve() {
+	local dir=$1 addr=$2
+	shift 2
+	mkdir -p "$dir"
+	cerulean serve --data-dir "$dir" --listen "$addr" --registry-domain "$domain" "$@" >"$dir.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 1 300); do
+		grep -q "cerulean serving" "$dir.log" && return 0
+		kill -0 "${pids[-1]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$dir.log" >&2
+	exit 1
+}
+data_dir="$work/data1"
+if [ "$servers" = 1 ]; then
+	serve "$data_dir" "127.0.0.1:$port"
+else
+	: "${CERULEAN_TEST_POSTGRES:?CONFORMANCE_SERVERS=$servers needs CERULEAN_TEST_POSTGRES}" "${CERULEAN_TEST_S3:?and CERULEAN_TEST_S3}"
+	run_id="conformance_$(date +%s)_$$"
+	psql -q "$CERULEAN_TEST_POSTGRES" -c "CREATE DATABASE $run_id"
+	drop+=("$run_id")
+	store="${CERULEAN_TEST_POSTGRES%%\?*}"
+	store="${store%/*}/$run_id?${CERULEAN_TEST_POSTGRES#*\?}"
+	blobs="${CERULEAN_TEST_S3%%\?*}/$run_id?${CERULEAN_TEST_S3#*\?}"
+	backends=()
+	for i in $(seq 1 "$servers"); do
+		serve "$work/data$i" "127.0.0.1:$((port + i))" --store "$store" --blobs "$blobs" --registry-port "$port"
+		backends+=("127.0.0.1:$((port + i))")
+	done
+	# The proxy serves the first server's certificate: every server's is
+	# signed by the one CA they share, for the same names.
+	roundrobin -listen "127.0.0.1:$port" -cert "$data_dir/tls/server.pem" -key "$data_dir/tls/server-key.pem" \
+		-ca "$data_dir/tls/ca.pem" "${backends[@]}" 2>"$work/proxy.log" &
+	pids+=($!)
+	for _ in $(seq 1 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		sleep 0.1
+	done
+	echo "conformance: $servers servers on one PostgreSQL database and one S3 prefix, behind a round-robin proxy on :$port" >&2
+fi
+# The CLI uses the first server's data dir (every server's bootstrap
+# credentials are the same).
+export CERULEAN_DATA_DIR="$data_dir" CERULEAN_ENDPOINT="https://127.0.0.1:$port" AZURE_CONFIG_DIR="$work/az"
 
 az login -o none
 az group create -n conformance -l eastus -o none

@@ -97,6 +97,13 @@ bash scripts/fuzz.sh
 echo "==> OCI distribution-spec conformance"
 if getent hosts conformance.azurecr.localhost >/dev/null || [ "${CERULEAN_E2E_REQUIRE:-}" = 1 ]; then
 	OCI_RESULTS_DIR="${OCI_RESULTS_DIR:-$(mktemp -d)}" bash scripts/conformance.sh
+	if [ -n "${CERULEAN_TEST_POSTGRES:-}" ] && [ -n "${CERULEAN_TEST_S3:-}" ]; then
+		echo "==> OCI conformance against two servers on PostgreSQL + S3, every request to the other one"
+		OCI_RESULTS_DIR="$(mktemp -d)" CONFORMANCE_SERVERS=2 bash scripts/conformance.sh
+	elif [ "${CERULEAN_E2E_REQUIRE:-}" = 1 ]; then
+		echo "conformance on two servers needs CERULEAN_TEST_POSTGRES and CERULEAN_TEST_S3" >&2
+		exit 1
+	fi
 else
 	echo "skipped: conformance.azurecr.localhost does not resolve (run as root, or add '127.0.0.1 $registry_hosts' to /etc/hosts)"
 fi
