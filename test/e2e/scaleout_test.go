@@ -49,12 +49,8 @@ func startCluster(t *testing.T) *cluster {
 	// a load balancer name them by the balancer's.
 	args := []string{"--store", storeURL, "--blobs", blobsURL, "--registry-port", proxyPort}
 	c := &cluster{}
-	for i := range 2 {
-		dir := t.TempDir()
-		if i > 0 { // TEMPORARY until the shared secrets land: the operator's copy
-			copySecrets(t, c.servers[0].dataDir, dir)
-		}
-		c.servers = append(c.servers, startServer(t, dir, freeAddr(t), args...))
+	for range 2 {
+		c.servers = append(c.servers, startServer(t, t.TempDir(), freeAddr(t), args...))
 	}
 	a := c.servers[0]
 	caPEM, err := os.ReadFile(filepath.Join(a.dataDir, "tls", "ca.pem"))
@@ -421,20 +417,6 @@ func clientCredentialsToken(t *testing.T, e *registryEnv, p principal) string {
 		t.Fatalf("client credentials token: %s %v", resp.Status, err)
 	}
 	return body.AccessToken
-}
-
-func copySecrets(t *testing.T, from, to string) {
-	t.Helper()
-	for _, f := range []string{"keys/token-signing-key.pem", "keys/registry-sealing-key", "keys/instances-sealing-key", "tls/ca.pem", "tls/ca-key.pem", "bootstrap-credentials.json"} {
-		b, err := os.ReadFile(filepath.Join(from, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = os.MkdirAll(filepath.Dir(filepath.Join(to, f)), 0o700)
-		if err := os.WriteFile(filepath.Join(to, f), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func mustRef(t *testing.T, s string) name.Reference {
