@@ -83,6 +83,8 @@ func serveCommand(ctx context.Context) *cobra.Command {
 	f.StringVar(&cfg.Location, "location", cfg.Location, "default region name (env "+config.Env.Location+")")
 	f.StringVar(&cfg.Blobs, "blobs", cfg.Blobs, "blob store: s3://bucket/prefix?endpoint=…&region=… (credentials from AWS_* variables); default the data dir (env "+config.Env.Blobs+")")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (env "+config.Env.LogLevel+")")
+	f.StringVar(&cfg.Advertise, "advertise", cfg.Advertise, "host:port other servers sharing --store reach this one at; default the listen address (env "+config.Env.Advertise+")")
+	f.DurationVar(&cfg.ServerLease, "server-lease", cfg.ServerLease, "how long a server's container groups wait for it before another server takes them over (env "+config.Env.ServerLease+")")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config configures `cerulean serve`.
@@ -39,8 +40,15 @@ type Config struct {
 	// Blobs is where blobs are kept: empty for the data dir, or an S3
 	// bucket, s3://bucket/prefix?endpoint=…&region=…, shared by servers.
 	Blobs string // CERULEAN_BLOBS, default "" (<data dir>/blobs)
+	// Advertise is the host:port other servers sharing the store reach
+	// this one at, to hand it the requests about its container groups.
+	Advertise string // CERULEAN_ADVERTISE, default "" (the listener's address)
+	// ServerLease is how long a server that stops renewing its heartbeat
+	// keeps its container groups before a live server takes them over.
+	ServerLease time.Duration // CERULEAN_SERVER_LEASE, default 30s (0 too)
 
 	badAzureHostnames bool
+	badServerLease    bool
 }
 
 // Azure's public names that --azure-hostnames takes over.
@@ -64,13 +72,16 @@ var AzureHosts = []string{
 // Env names the environment variable of each setting.
 var Env = struct {
 	DataDir, Listen, RegistryDomain, Location, LogLevel, InstancesDomain, Runtime, AzureHostnames, Store string
-	Blobs                                                                                                string
+	Blobs, Advertise, ServerLease                                                                        string
 }{
 	DataDir: "CERULEAN_DATA_DIR", Listen: "CERULEAN_LISTEN", RegistryDomain: "CERULEAN_REGISTRY_DOMAIN",
 	Location: "CERULEAN_LOCATION", LogLevel: "CERULEAN_LOG_LEVEL", InstancesDomain: "CERULEAN_INSTANCES_DOMAIN",
 	Runtime: "CERULEAN_RUNTIME", AzureHostnames: "CERULEAN_AZURE_HOSTNAMES", Store: "CERULEAN_STORE",
-	Blobs: "CERULEAN_BLOBS",
+	Blobs: "CERULEAN_BLOBS", Advertise: "CERULEAN_ADVERTISE", ServerLease: "CERULEAN_SERVER_LEASE",
 }
+
+// DefaultServerLease is ServerLease's default.
+const DefaultServerLease = 30 * time.Second
 
 // DefaultDataDir returns ~/.cerulean.
 func DefaultDataDir(home string) string { return filepath.Join(home, ".cerulean") }
@@ -92,6 +103,7 @@ func Defaults(getenv func(string) string) Config {
 
 		InstancesDomain: "azurecontainer.localhost",
 		Runtime:         "runc",
+		ServerLease:     DefaultServerLease,
 	}
 	for _, kv := range []struct {
 		name string
@@ -100,7 +112,7 @@ func Defaults(getenv func(string) string) Config {
 		{Env.DataDir, &c.DataDir}, {Env.Listen, &c.Listen}, {Env.RegistryDomain, &c.RegistryDomain},
 		{Env.Location, &c.Location}, {Env.LogLevel, &c.LogLevel},
 		{Env.InstancesDomain, &c.InstancesDomain}, {Env.Runtime, &c.Runtime}, {Env.Store, &c.Store},
-		{Env.Blobs, &c.Blobs},
+		{Env.Blobs, &c.Blobs}, {Env.Advertise, &c.Advertise},
 	} {
 		if v := getenv(kv.name); v != "" {
 			*kv.dst = v
@@ -112,6 +124,10 @@ func Defaults(getenv func(string) string) Config {
 		on, err := strconv.ParseBool(v)
 		c.AzureHostnames = on || err != nil
 		c.badAzureHostnames = err != nil
+	}
+	if v := getenv(Env.ServerLease); v != "" {
+		d, err := time.ParseDuration(v)
+		c.ServerLease, c.badServerLease = d, err != nil
 	}
 	return c
 }
@@ -167,6 +183,13 @@ func (c Config) Validate() error {
 	if err := validBlobs(c.Blobs); err != nil {
 		errs = append(errs, err)
 	}
+	if err := validAdvertise(c.Advertise); err != nil {
+		errs = append(errs, err)
+	}
+	// Zero is the default (a Config built without Defaults).
+	if c.badServerLease || c.ServerLease < 0 || c.ServerLease > 0 && c.ServerLease < MinServerLease {
+		errs = append(errs, fmt.Errorf("server lease: want a duration of at least %s such as 30s", MinServerLease))
+	}
 	if c.badAzureHostnames {
 		errs = append(errs, fmt.Errorf("%s: want true or false", Env.AzureHostnames))
 	}
@@ -201,6 +224,33 @@ func validStore(s string) error {
 		return fmt.Errorf("store: scheme %q is not supported; want postgres:// or postgresql://, or no store setting for SQLite in the data dir", u.Scheme)
 	case u.Host == "" && u.Query().Get("host") == "":
 		return errors.New("store: the URL names no host; want postgres://user:password@host:port/database")
+	}
+	return nil
+}
+
+// MinServerLease is the shortest lease: heartbeats are renewed every
+// third of it, and a round trip to the store must fit.
+const MinServerLease = 3 * time.Second
+
+// validAdvertise accepts "" (the listener's address) or a host:port that
+// another machine can dial: a port, and a host that is not the unspecified
+// address.
+func validAdvertise(a string) error {
+	if a == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("advertise %q: want host:port that other servers reach this one at", a)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return fmt.Errorf("advertise %q: port must be 1-65535", a)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("advertise %q: name a host or address other servers can dial, not %q", a, host)
+	}
+	if net.ParseIP(host) == nil && !validDomain(strings.ToLower(host)) && !strings.EqualFold(host, "localhost") {
+		return fmt.Errorf("advertise %q: %q is not a host name or IP address", a, host)
 	}
 	return nil
 }
