@@ -85,6 +85,8 @@ func serveCommand(ctx context.Context) *cobra.Command {
 	f.StringVar(&cfg.RegistryPort, "registry-port", cfg.RegistryPort, "port of registry login servers when clients reach them on another port than --listen's, "+
 		"as behind a load balancer; every server behind it sets the same (env "+config.Env.RegistryPort+")")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (env "+config.Env.LogLevel+")")
+	f.StringVar(&cfg.Advertise, "advertise", cfg.Advertise, "host:port other servers sharing --store reach this one at; default the listen address (env "+config.Env.Advertise+")")
+	f.DurationVar(&cfg.ServerLease, "server-lease", cfg.ServerLease, "how long a server's container groups wait for it before another server takes them over (env "+config.Env.ServerLease+")")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	return cmd
 }

@@ -115,10 +115,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err := a.Registries.AdoptLoginServers(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("registry login servers: %w", err), ln.Close(), a.closeBackends())
 	}
-	if err := a.instances(ln.Addr().String()); err != nil {
+	if err := a.instances(ln.Addr()); err != nil {
 		return nil, errors.Join(err, ln.Close(), a.closeBackends())
 	}
-	a.handler = server.Middleware(logger, a.routes(signer, loginHosts(host, ln.Addr(), cfg.AzureHostnames)))
+	a.handler = server.Middleware(logger,
+		// Requests about a container group another server owns go there (forward.go).
+		newForwarder(a.routes(signer, loginHosts(host, ln.Addr(), cfg.AzureHostnames)), a.ContainerGroups, a.tls.CAPEM, cfg.RegistryDomain, logger))
 	// Registry clients encode their request targets: their connections
 	// skip the request-line repair.
 	a.listener = server.NewTLSListener(ln, tlsConfig(a.tls.Cert, cfg.RegistryDomain), server.WithoutRepair(registryHost(cfg.RegistryDomain)))

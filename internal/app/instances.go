@@ -24,7 +24,8 @@ import (
 // and the container group service. A machine that cannot run containers
 // (no OCI runtime, not root) still serves everything else; its container
 // group operations say why they cannot run.
-func (a *App) instances(listenAddr string) error {
+func (a *App) instances(listen net.Addr) error {
+	listenAddr := listen.String()
 	sealer, err := a.sealingKey(secretInstancesSealing)
 	if err != nil {
 		return fmt.Errorf("instances sealing key: %w", err)
@@ -52,9 +53,14 @@ func (a *App) instances(listenAddr string) error {
 	if u, ok := run.(unavailableRunner); ok {
 		a.logger.Warn("container groups cannot run on this machine", "reason", u.reason)
 	}
+	id, err := serverID(a.cfg.DataDir)
+	if err != nil {
+		return err
+	}
 	a.ContainerGroups = containergroup.NewService(containergroup.Config{
 		Store: a.store.ContainerGroups(), Images: images, Runner: run, Sealer: sealer,
 		InstancesDomain: a.cfg.InstancesDomain, Logger: a.logger.With("component", "containergroups"),
+		ServerID: id, Advertise: advertiseAddr(a.cfg.Advertise, listen), Lease: a.cfg.ServerLease,
 	})
 	return nil
 }

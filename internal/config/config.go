@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config configures `cerulean serve`.
@@ -44,8 +45,15 @@ type Config struct {
 	// into every registry token's audience. Empty means the listen port.
 	// Servers behind one load balancer share one value: the balancer's.
 	RegistryPort string // CERULEAN_REGISTRY_PORT, default "" (the listen port)
+	// Advertise is the host:port other servers sharing the store reach
+	// this one at, to hand it the requests about its container groups.
+	Advertise string // CERULEAN_ADVERTISE, default "" (the listener's address)
+	// ServerLease is how long a server that stops renewing its heartbeat
+	// keeps its container groups before a live server takes them over.
+	ServerLease time.Duration // CERULEAN_SERVER_LEASE, default 30s (0 too)
 
 	badAzureHostnames bool
+	badServerLease    bool
 }
 
 // Azure's public names that --azure-hostnames takes over.
@@ -69,13 +77,17 @@ var AzureHosts = []string{
 // Env names the environment variable of each setting.
 var Env = struct {
 	DataDir, Listen, RegistryDomain, Location, LogLevel, InstancesDomain, Runtime, AzureHostnames, Store string
-	Blobs, RegistryPort                                                                                  string
+	Blobs, RegistryPort, Advertise, ServerLease                                                          string
 }{
 	DataDir: "CERULEAN_DATA_DIR", Listen: "CERULEAN_LISTEN", RegistryDomain: "CERULEAN_REGISTRY_DOMAIN",
 	Location: "CERULEAN_LOCATION", LogLevel: "CERULEAN_LOG_LEVEL", InstancesDomain: "CERULEAN_INSTANCES_DOMAIN",
 	Runtime: "CERULEAN_RUNTIME", AzureHostnames: "CERULEAN_AZURE_HOSTNAMES", Store: "CERULEAN_STORE",
-	Blobs: "CERULEAN_BLOBS", RegistryPort: "CERULEAN_REGISTRY_PORT",
+	Blobs: "CERULEAN_BLOBS", RegistryPort: "CERULEAN_REGISTRY_PORT", Advertise: "CERULEAN_ADVERTISE",
+	ServerLease: "CERULEAN_SERVER_LEASE",
 }
+
+// DefaultServerLease is ServerLease's default.
+const DefaultServerLease = 30 * time.Second
 
 // DefaultDataDir returns ~/.cerulean.
 func DefaultDataDir(home string) string { return filepath.Join(home, ".cerulean") }
@@ -97,6 +109,7 @@ func Defaults(getenv func(string) string) Config {
 
 		InstancesDomain: "azurecontainer.localhost",
 		Runtime:         "runc",
+		ServerLease:     DefaultServerLease,
 	}
 	for _, kv := range []struct {
 		name string
@@ -105,7 +118,7 @@ func Defaults(getenv func(string) string) Config {
 		{Env.DataDir, &c.DataDir}, {Env.Listen, &c.Listen}, {Env.RegistryDomain, &c.RegistryDomain},
 		{Env.Location, &c.Location}, {Env.LogLevel, &c.LogLevel},
 		{Env.InstancesDomain, &c.InstancesDomain}, {Env.Runtime, &c.Runtime}, {Env.Store, &c.Store},
-		{Env.Blobs, &c.Blobs}, {Env.RegistryPort, &c.RegistryPort},
+		{Env.Blobs, &c.Blobs}, {Env.RegistryPort, &c.RegistryPort}, {Env.Advertise, &c.Advertise},
 	} {
 		if v := getenv(kv.name); v != "" {
 			*kv.dst = v
@@ -117,6 +130,10 @@ func Defaults(getenv func(string) string) Config {
 		on, err := strconv.ParseBool(v)
 		c.AzureHostnames = on || err != nil
 		c.badAzureHostnames = err != nil
+	}
+	if v := getenv(Env.ServerLease); v != "" {
+		d, err := time.ParseDuration(v)
+		c.ServerLease, c.badServerLease = d, err != nil
 	}
 	return c
 }
@@ -177,6 +194,13 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("registry port %q: want a port number from 1 to 65535", c.RegistryPort))
 		}
 	}
+	if err := validAdvertise(c.Advertise); err != nil {
+		errs = append(errs, err)
+	}
+	// Zero is the default (a Config built without Defaults).
+	if c.badServerLease || c.ServerLease < 0 || c.ServerLease > 0 && c.ServerLease < MinServerLease {
+		errs = append(errs, fmt.Errorf("server lease: want a duration of at least %s such as 30s", MinServerLease))
+	}
 	if c.badAzureHostnames {
 		errs = append(errs, fmt.Errorf("%s: want true or false", Env.AzureHostnames))
 	}
@@ -211,6 +235,33 @@ func validStore(s string) error {
 		return fmt.Errorf("store: scheme %q is not supported; want postgres:// or postgresql://, or no store setting for SQLite in the data dir", u.Scheme)
 	case u.Host == "" && u.Query().Get("host") == "":
 		return errors.New("store: the URL names no host; want postgres://user:password@host:port/database")
+	}
+	return nil
+}
+
+// MinServerLease is the shortest lease: heartbeats are renewed every
+// third of it, and a round trip to the store must fit.
+const MinServerLease = 3 * time.Second
+
+// validAdvertise accepts "" (the listener's address) or a host:port that
+// another machine can dial: a port, and a host that is not the unspecified
+// address.
+func validAdvertise(a string) error {
+	if a == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("advertise %q: want host:port that other servers reach this one at", a)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return fmt.Errorf("advertise %q: port must be 1-65535", a)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("advertise %q: name a host or address other servers can dial, not %q", a, host)
+	}
+	if net.ParseIP(host) == nil && !validDomain(strings.ToLower(host)) && !strings.EqualFold(host, "localhost") {
+		return fmt.Errorf("advertise %q: %q is not a host name or IP address", a, host)
 	}
 	return nil
 }

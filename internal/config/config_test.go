@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefaultsAndEnv(t *testing.T) {
@@ -17,6 +18,18 @@ func TestDefaultsAndEnv(t *testing.T) {
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	if c.ServerLease != DefaultServerLease || c.Advertise != "" {
+		t.Fatalf("lease %v, advertise %q", c.ServerLease, c.Advertise)
+	}
+	env = map[string]string{"CERULEAN_ADVERTISE": "10.0.0.5:8443", "CERULEAN_SERVER_LEASE": "12s"}
+	c = Defaults(func(k string) string { return env[k] })
+	if c.Advertise != "10.0.0.5:8443" || c.ServerLease != 12*time.Second {
+		t.Fatalf("advertise %q, lease %v from the environment", c.Advertise, c.ServerLease)
+	}
+	env["CERULEAN_SERVER_LEASE"] = "soon"
+	if err := Defaults(func(k string) string { return env[k] }).Validate(); err == nil || !strings.Contains(err.Error(), "server lease") {
+		t.Fatalf("an unparsable lease: %v", err)
 	}
 }
 
@@ -49,6 +62,16 @@ func TestValidate(t *testing.T) {
 		{"registry port", func(c *Config) { c.RegistryPort = "443" }, ""},
 		{"registry port not a number", func(c *Config) { c.RegistryPort = "https" }, "registry port"},
 		{"registry port out of range", func(c *Config) { c.RegistryPort = "70000" }, "registry port"},
+		{"advertise address", func(c *Config) { c.Advertise = "10.0.0.5:8443" }, ""},
+		{"advertise name", func(c *Config) { c.Advertise = "cerulean-2.internal:443" }, ""},
+		{"advertise ipv6", func(c *Config) { c.Advertise = "[fd00::5]:8443" }, ""},
+		{"advertise without port", func(c *Config) { c.Advertise = "10.0.0.5" }, "advertise"},
+		{"advertise port 0", func(c *Config) { c.Advertise = "10.0.0.5:0" }, "port"},
+		{"advertise unspecified", func(c *Config) { c.Advertise = "0.0.0.0:8443" }, "advertise"},
+		{"advertise no host", func(c *Config) { c.Advertise = ":8443" }, "advertise"},
+		{"advertise bad host", func(c *Config) { c.Advertise = "a b:8443" }, "advertise"},
+		{"lease", func(c *Config) { c.ServerLease = 10 * time.Second }, ""},
+		{"lease too short", func(c *Config) { c.ServerLease = time.Second }, "server lease"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,13 +14,46 @@ import (
 
 // memStore is an in-memory Store for this package's unit tests.
 type memStore struct {
-	mu     sync.Mutex
-	groups map[string]Group
-	ops    map[string]Operation
+	mu      sync.Mutex
+	groups  map[string]Group
+	ops     map[string]Operation
+	servers map[string]Server
 }
 
 func newMemStore() *memStore {
-	return &memStore{groups: map[string]Group{}, ops: map[string]Operation{}}
+	return &memStore{groups: map[string]Group{}, ops: map[string]Operation{}, servers: map[string]Server{}}
+}
+
+func (m *memStore) PutServer(_ context.Context, srv Server) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.servers[srv.ID] = srv
+	return nil
+}
+
+func (m *memStore) ListServers(context.Context) ([]Server, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Server
+	for _, k := range slices.Sorted(maps.Keys(m.servers)) {
+		out = append(out, m.servers[k])
+	}
+	return out, nil
+}
+
+func (m *memStore) ClaimGroup(_ context.Context, id resourceid.ID, from, to string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	g, ok := m.groups[id.Key()]
+	if !ok {
+		return false, errdefs.New(errdefs.NotFound, "", "not found")
+	}
+	if g.Owner != from {
+		return false, nil
+	}
+	g.Owner = to
+	m.groups[id.Key()] = g
+	return true, nil
 }
 
 func (m *memStore) conflict(g Group) error {
@@ -74,6 +107,7 @@ func (m *memStore) UpdateGroup(_ context.Context, id resourceid.ID, fn func(*Gro
 	if err := fn(&g); err != nil {
 		return Group{}, err
 	}
+	g.Owner = cur.Owner // only ClaimGroup changes it
 	if err := m.conflict(g); err != nil {
 		return Group{}, err
 	}

@@ -61,7 +61,11 @@ type Group struct {
 	Images map[string]ResolvedImage
 	// Events are the domain's own container events (Pulling, Pulled,
 	// Failed), by container name; the runner's are merged in on read.
-	Events    map[string][]Event
+	Events map[string][]Event
+	// Owner is the id of the server whose runner runs the group ("" for
+	// a group stored before servers had ids: the first server to look
+	// adopts it). Only Store.ClaimGroup changes it.
+	Owner     string
 	CreatedAt time.Time
 	CreatedBy string
 	ChangedAt time.Time
@@ -144,8 +148,10 @@ const (
 	OpFailed     = "Failed"
 )
 
-// Store keeps container groups and their operations.
+// Store keeps container groups and their operations, and the servers
+// that share them (Cluster).
 type Store interface {
+	Cluster
 	// CreateGroup stores a new group and its entry in the generic resource
 	// index in one transaction. AlreadyExists when the id is taken,
 	// NotFound when the resource group does not exist, Conflict with
@@ -155,7 +161,8 @@ type Store interface {
 	// GetGroup returns a group by id (case-insensitive).
 	GetGroup(ctx context.Context, id resourceid.ID) (Group, error)
 	// UpdateGroup changes a group in a transaction; fn may not change ID,
-	// Name or InstanceID. The uniqueness rules of CreateGroup apply.
+	// Name or InstanceID, and a change of Owner is not stored. The
+	// uniqueness rules of CreateGroup apply.
 	UpdateGroup(ctx context.Context, id resourceid.ID, fn func(*Group) error) (Group, error)
 	// DeleteGroup removes a group, its index entry and its operations.
 	DeleteGroup(ctx context.Context, id resourceid.ID) error

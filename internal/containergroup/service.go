@@ -53,6 +53,15 @@ type Config struct {
 	Now    func() time.Time
 	// ReconcileEvery is the reconciler's period (default 2 s).
 	ReconcileEvery time.Duration
+	// ServerID names this server among those sharing the store (default
+	// "local": a lone server). It owns the groups it creates.
+	ServerID string
+	// Advertise is the host:port other servers reach this one at.
+	Advertise string
+	// Lease is how long a server's heartbeat keeps its groups its own
+	// (default DefaultLease); HeartbeatEvery is how often it is renewed
+	// (default DefaultHeartbeat, at most a third of Lease).
+	Lease, HeartbeatEvery time.Duration
 }
 
 // Service is Azure Container Instances.
@@ -66,6 +75,11 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	every  time.Duration
+
+	id        string // this server's id
+	advertise string
+	lease     time.Duration
+	beat      time.Duration
 
 	// base is the server's lifetime context: provisioning outlives the
 	// request that started it.
@@ -82,6 +96,7 @@ func NewService(cfg Config) *Service {
 		store: cfg.Store, images: cfg.Images, runner: cfg.Runner, sealer: cfg.Sealer,
 		domain: strings.ToLower(cfg.InstancesDomain), pool: cfg.IPPool,
 		log: cfg.Logger, now: cfg.Now, every: cfg.ReconcileEvery,
+		id: cfg.ServerID, advertise: cfg.Advertise, lease: cfg.Lease, beat: cfg.HeartbeatEvery,
 		base:  context.Background(),
 		locks: map[string]*sync.Mutex{}, working: map[string]context.CancelFunc{}, sessions: map[string]*session{},
 	}
@@ -100,6 +115,16 @@ func NewService(cfg Config) *Service {
 	if s.every <= 0 {
 		s.every = 2 * time.Second
 	}
+	if s.id == "" {
+		s.id = "local"
+	}
+	if s.lease <= 0 {
+		s.lease = DefaultLease
+	}
+	if s.beat <= 0 {
+		s.beat = DefaultHeartbeat
+	}
+	s.beat = min(s.beat, s.lease/3)
 	return s
 }
 
@@ -233,7 +258,7 @@ func (s *Service) CreateOrUpdate(ctx context.Context, in CreateInput) (View, Ope
 		g, err = s.create(ctx, Group{
 			ID: in.ID, Name: name, Location: loc, Tags: maps.Clone(in.Tags),
 			InstanceID: newID(), SealedSpec: sealed, ProvisioningState: StatePending,
-			Images: images, Events: map[string][]Event{}, DNSNameLabel: dnsLabel(spec),
+			Images: images, Events: map[string][]Event{}, DNSNameLabel: dnsLabel(spec), Owner: s.id,
 			CreatedAt: now, CreatedBy: in.Caller, ChangedAt: now, ChangedBy: in.Caller,
 		}, spec)
 	}
@@ -677,15 +702,24 @@ func (s *Service) containerNotFound(g Group, container string) error {
 
 // ---- reconciler
 
-// Run re-adopts what the runner kept from before, then keeps what runs
-// equal to what the store says until ctx ends: groups deleted with their
-// resource group are removed from the runner, groups whose provisioning
-// was interrupted are provisioned again, and groups that should run but
-// that the runner no longer knows (after a reboot) are started again.
+// Run renews this server's lease (heartbeats), re-adopts what the runner
+// kept from before, then keeps what runs equal to what the store says
+// until ctx ends, for the groups this server owns: groups of dead servers
+// (and groups without owner) are claimed, groups deleted (with their
+// resource group, or through another server) or owned by another server
+// are removed from the runner, groups whose provisioning was interrupted
+// are provisioned again, and groups that should run but that the runner
+// no longer knows (after a reboot, or taken over) are started again.
 func (s *Service) Run(ctx context.Context) {
 	s.mu.Lock()
 	s.base = ctx
 	s.mu.Unlock()
+	// Live before the first claim: a server that claims while looking dead
+	// to the others would race them for its own groups.
+	s.heartbeat(ctx)
+	beats := make(chan struct{})
+	go func() { s.heartbeats(ctx); close(beats) }()
+	defer func() { <-beats }()
 	if _, err := s.runner.Recover(ctx); err != nil {
 		s.log.ErrorContext(ctx, "runner recovery", "err", err)
 	}
@@ -713,27 +747,12 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 func (s *Service) reconcile(ctx context.Context) {
-	gs, err := s.store.ListGroups(ctx, "", "")
+	gs, err := s.owned(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "reconcile: list groups", "err", err)
 		return
 	}
-	known := map[string]bool{}
-	for _, g := range gs {
-		known[g.InstanceID] = true
-	}
-	ids, err := s.runner.Recover(ctx)
-	if err != nil {
-		s.log.WarnContext(ctx, "reconcile: runner groups", "err", err)
-	}
-	for _, id := range ids {
-		if !known[id] {
-			s.log.InfoContext(ctx, "removing a container group the store no longer has", "instance", id)
-			if err := s.runner.Remove(ctx, id); err != nil {
-				s.log.WarnContext(ctx, "reconcile: remove", "instance", id, "err", err)
-			}
-		}
-	}
+	s.removeStrays(ctx, gs)
 	for _, g := range gs {
 		s.mu.Lock()
 		_, busy := s.working[g.ID.Key()]
@@ -747,6 +766,90 @@ func (s *Service) reconcile(ctx context.Context) {
 		}
 		if _, err := s.runner.Status(ctx, g.InstanceID); errdefs.IsKind(err, errdefs.NotFound) {
 			s.resume(ctx, g, "starting a group the runner lost")
+		}
+	}
+}
+
+// owned lists the groups this server runs, first claiming those whose
+// owner is dead (or that have none). Groups of live peers are theirs.
+func (s *Service) owned(ctx context.Context) ([]Group, error) {
+	gs, err := s.store.ListGroups(ctx, "", "")
+	if err != nil {
+		return nil, err
+	}
+	var live map[string]Server
+	out := gs[:0]
+	for _, g := range gs {
+		if g.Owner != s.id {
+			if live == nil {
+				if live, err = s.liveServers(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if _, ok := live[g.Owner]; ok {
+				continue
+			}
+			ok, err := s.claim(ctx, g)
+			if err != nil && !errdefs.IsKind(err, errdefs.NotFound) {
+				s.log.WarnContext(ctx, "reconcile: claim", "group", g.ID.String(), "err", err)
+			}
+			if !ok {
+				continue
+			}
+			g.Owner = s.id
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// removeStrays removes from the runner what this server should not run:
+// groups deleted from the store (with their resource group, or by another
+// server) and groups another server took over while this one was taken
+// for dead.
+func (s *Service) removeStrays(ctx context.Context, gs []Group) {
+	ids, err := s.runner.Recover(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "reconcile: runner groups", "err", err)
+	}
+	mine := func(gs []Group) map[string]bool {
+		m := map[string]bool{}
+		for _, g := range gs {
+			m[g.InstanceID] = true
+		}
+		return m
+	}
+	known := mine(gs)
+	var strays []string
+	for _, id := range ids {
+		if !known[id] {
+			strays = append(strays, id)
+		}
+	}
+	if len(strays) == 0 {
+		return
+	}
+	// Look again: a group created here after the first list may already
+	// run.
+	all, err := s.store.ListGroups(ctx, "", "")
+	if err != nil {
+		s.log.WarnContext(ctx, "reconcile: list groups", "err", err)
+		return
+	}
+	var again []Group
+	for _, g := range all {
+		if g.Owner == s.id {
+			again = append(again, g)
+		}
+	}
+	known = mine(again)
+	for _, id := range strays {
+		if known[id] {
+			continue
+		}
+		s.log.InfoContext(ctx, "removing a container group this server does not own", "instance", id)
+		if err := s.runner.Remove(ctx, id); err != nil {
+			s.log.WarnContext(ctx, "reconcile: remove", "instance", id, "err", err)
 		}
 	}
 }
@@ -785,7 +888,7 @@ func (s *Service) resume(ctx context.Context, g Group, why string) {
 		return
 	}
 	g, err := s.get(ctx, g.ID)
-	if err != nil || g.Stopped || g.ProvisioningState == StateFailed {
+	if err != nil || g.Owner != s.id || g.Stopped || g.ProvisioningState == StateFailed {
 		return
 	}
 	if !transitioning(g) {
@@ -1045,7 +1148,8 @@ func (s *Service) newSession(ctx context.Context, id resourceid.ID, container st
 		size = TerminalSize{Rows: 24, Cols: 80}
 	}
 	sess := &session{group: g, container: container, command: argv, size: size, password: randomToken(), expires: s.now().Add(SessionTTL)}
-	sid := newID()
+	// The id names this server: the websocket may reach any server.
+	sid := s.id + sessionSep + newID()
 	s.mu.Lock()
 	s.sessions[sid] = sess
 	s.mu.Unlock()

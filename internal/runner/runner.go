@@ -377,7 +377,8 @@ func (r *Runner) release(id string) {
 				cid := containerID(id, c.Name)
 				_ = exec.Command(r.cfg.Runtime, "--root", r.runtimeRoot, "kill", cid, "KILL").Run()
 				_ = exec.Command(r.cfg.Runtime, "--root", r.runtimeRoot, "delete", "--force", cid).Run()
-				removeCgroups(cid)
+				removeCgroups(cgroupName(r.runtimeRoot, cid))
+				removeCgroups(cid) // named so before cgroupName
 				if c.Current.State == "Running" {
 					c.Current.State = "Terminated"
 					c.Current.FinishTime = now

@@ -130,7 +130,8 @@ type monitor struct {
 // ctr is one container of the group.
 type ctr struct {
 	spec    containergroup.ContainerSpec
-	id      string // 64 hex: runtime id, cgroup name, event id
+	id      string // 64 hex: runtime id, event id
+	cgroup  string // cgroup name (cgroupName)
 	init    bool
 	status  func(func(*containergroup.ContainerStatus))
 	dir     string // Dir/groups/<g>/c/<name>
@@ -141,6 +142,15 @@ type ctr struct {
 	mu     sync.Mutex
 	pid    int
 	exited chan struct{} // closed when the current run has ended
+}
+
+// cgroupName is a container's cgroup name: unique per runner, because
+// two servers on one machine (each with its own data dir, so its own
+// runtime root) may run the same group for a moment when one takes over
+// the other's, and the runtime must not put both in one cgroup.
+func cgroupName(runtimeRoot, id string) string {
+	h := sha256.Sum256([]byte(runtimeRoot + "\x00" + id))
+	return hex.EncodeToString(h[:])
 }
 
 func containerID(group, name string) string {
@@ -158,6 +168,7 @@ func newMonitor(cfg shimConfig, log *slog.Logger) *monitor {
 			*list = append(*list, containergroup.ContainerStatus{Name: s.Name, Current: containergroup.ContainerState{State: "Waiting"}})
 			c := &ctr{
 				spec: s, id: containerID(cfg.Spec.ID, s.Name), init: init,
+				cgroup:  cgroupName(cfg.RuntimeRoot, containerID(cfg.Spec.ID, s.Name)),
 				dir:     filepath.Join(cfg.GroupDir, "c", s.Name),
 				bundle:  filepath.Join(cfg.RunDir, "bundles", s.Name),
 				logPath: filepath.Join(cfg.GroupDir, "logs", s.Name+".log"),
@@ -247,7 +258,7 @@ func (m *monitor) setup() error {
 	noFile := hostNoFile()
 	for _, c := range append(append([]*ctr(nil), m.inits...), m.ctrs...) {
 		if err := m.prepare(c, specInput{
-			ID: c.id, Hostname: spec.Hostname, Netns: ns.path,
+			ID: c.cgroup, Hostname: spec.Hostname, Netns: ns.path,
 			Hosts: filepath.Join(etc, "hosts"), Hostfile: filepath.Join(etc, "hostname"), Resolv: filepath.Join(etc, "resolv.conf"),
 			Volumes: vols, NoFile: noFile,
 		}); err != nil {
@@ -514,14 +525,14 @@ func (m *monitor) wait(c *ctr, pid int) (code int, oom bool) {
 	case ws.Signaled():
 		code = 128 + int(ws.Signal())
 	}
-	oom = oomKilled(c.id)
+	oom = oomKilled(c.cgroup)
 	c.mu.Lock()
 	exited := c.exited
 	c.pid = 0
 	c.mu.Unlock()
 	close(exited)
 	_ = m.runtimeCmd("delete", "--force", c.id).Run()
-	removeCgroups(c.id)
+	removeCgroups(c.cgroup)
 	return code, oom
 }
 
@@ -563,7 +574,7 @@ func (m *monitor) teardown() {
 	}
 	for _, c := range append(append([]*ctr(nil), m.inits...), m.ctrs...) {
 		_ = m.runtimeCmd("delete", "--force", c.id).Run()
-		removeCgroups(c.id)
+		removeCgroups(c.cgroup)
 		if err := removeTree(c.dir); err != nil {
 			m.log.Error("release root filesystem", "container", c.spec.Name, "err", err)
 		}

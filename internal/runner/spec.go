@@ -37,7 +37,7 @@ const cfsPeriod = 100000
 
 // specInput is what buildSpec needs besides the container itself.
 type specInput struct {
-	ID       string // the container's 64-hex id: cgroup name
+	ID       string // the container's cgroup name (cgroupName)
 	Hostname string
 	Rootfs   string // the mounted overlay
 	Netns    string // the group's network namespace bind mount

@@ -23,7 +23,7 @@ var _ containergroup.Store = containerGroupStore{}
 func (s *Store) ContainerGroups() containergroup.Store { return containerGroupStore{s} }
 
 const containerGroupSelect = `SELECT id, name, location, tags, instance_id, spec, provisioning_state, stopped,
-	ip, dns_label_key, images, events, created_at, created_by, changed_at, changed_by FROM container_groups`
+	ip, dns_label_key, images, events, owner, created_at, created_by, changed_at, changed_by FROM container_groups`
 
 func scanContainerGroup(sc scanner) (containergroup.Group, error) {
 	var (
@@ -32,7 +32,7 @@ func scanContainerGroup(sc scanner) (containergroup.Group, error) {
 		tags, ip, dnsKey             sql.NullString
 	)
 	if err := sc.Scan(&id, &g.Name, &g.Location, &tags, &g.InstanceID, &g.SealedSpec, &g.ProvisioningState, &g.Stopped,
-		&ip, &dnsKey, &images, &events, &crt, &g.CreatedBy, &chg, &g.ChangedBy); err != nil {
+		&ip, &dnsKey, &images, &events, &g.Owner, &crt, &g.CreatedBy, &chg, &g.ChangedBy); err != nil {
 		return g, err
 	}
 	var err error
@@ -135,11 +135,11 @@ func (st containerGroupStore) CreateGroup(ctx context.Context, g containergroup.
 			return errAlreadyExists("container group '%s' already exists", g.Name)
 		}
 		args := append([]any{g.ID.Key(), g.ID.String(), key(g.ID.SubscriptionID), key(g.ID.ResourceGroup), g.Name,
-			g.InstanceID, formatTime(g.CreatedAt), g.CreatedBy}, groupColumns(g)...)
+			g.InstanceID, formatTime(g.CreatedAt), g.CreatedBy, g.Owner}, groupColumns(g)...)
 		_, err := tx.ExecContext(ctx, `INSERT INTO container_groups (id_key, id, subscription_key, group_key, name,
-			instance_id, created_at, created_by, location, tags, spec, provisioning_state, stopped, ip, dns_label_key,
+			instance_id, created_at, created_by, owner, location, tags, spec, provisioning_state, stopped, ip, dns_label_key,
 			images, events, changed_at, changed_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		switch {
 		case st.s.d.IsUnique(err):
 			return groupConflict(st.s.d, err, g)
@@ -170,6 +170,7 @@ func (st containerGroupStore) UpdateGroup(ctx context.Context, id resourceid.ID,
 		if err := fn(&g); err != nil {
 			return err
 		}
+		g.Owner = cur.Owner // ClaimGroup alone changes it
 		if !g.ID.Equal(cur.ID) || g.Name != cur.Name || g.InstanceID != cur.InstanceID {
 			return errImmutable("container group id, name and instance id cannot change")
 		}

@@ -88,6 +88,9 @@ var tests = []conformanceTest{
 	{"ContainerGroupUpdateDelete", testContainerGroupUpdateDelete},
 	{"ContainerGroupGroupDeleteCascades", testContainerGroupGroupDeleteCascades},
 	{"ContainerGroupOperations", testContainerGroupOperations},
+	{"ServerHeartbeats", testServerHeartbeats},
+	{"ContainerGroupOwner", testContainerGroupOwner},
+	{"ContainerGroupClaimRace", testContainerGroupClaimRace},
 }
 
 // Run runs every conformance test as a named subtest, each on a fresh store.
