@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,6 +49,7 @@ type App struct {
 	logger   *slog.Logger
 	store    store.Store
 	blobs    blobStore
+	lockers  []io.Closer // the registry's shared locks, on PostgreSQL
 	tls      *tlsca.Bundle
 	handler  http.Handler
 	listener net.Listener
@@ -110,9 +112,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, errors.Join(err, a.closeBackends())
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	locks, err := a.registryLocks(ctx)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("registry locks: %w", err), ln.Close(), a.closeBackends())
+	}
 	a.Registries = registry.NewService(registry.Config{
 		Store: st.Registry(), Blobs: blobs, Sealer: sealer,
-		Domain: cfg.RegistryDomain, Port: port, Logger: logger,
+		Domain: cfg.RegistryDomain, Port: port, Logger: logger, Locks: locks,
 	})
 	// Login servers follow the configured registry domain and port (the
 	// serving certificate covers only the current domain).
@@ -144,6 +150,34 @@ func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (sto
 		return nil, err
 	}
 	return st, nil
+}
+
+// Connections of the registry's lock pools on PostgreSQL, beside the
+// store's 16: a lock holds one for as long as a PATCH streams or a push
+// commits, so at most this many uploads (and digests) are written at once
+// per server; more wait for a connection.
+const (
+	uploadLockConns = 32
+	digestLockConns = 16
+)
+
+// registryLocks opens the registry's locks shared by every server on the
+// PostgreSQL store, in two pools (see registry.SharedLocks); on SQLite the
+// registry locks in this process alone.
+func (a *App) registryLocks(ctx context.Context) (registry.SharedLocks, error) {
+	if a.cfg.Store == "" {
+		return registry.SharedLocks{}, nil
+	}
+	uploads, err := pgstore.OpenLocker(ctx, a.cfg.Store, uploadLockConns)
+	if err != nil {
+		return registry.SharedLocks{}, err
+	}
+	digests, err := pgstore.OpenLocker(ctx, a.cfg.Store, digestLockConns)
+	if err != nil {
+		return registry.SharedLocks{}, errors.Join(err, uploads.Close())
+	}
+	a.lockers = []io.Closer{uploads, digests}
+	return registry.SharedLocks{Uploads: uploads, Digests: digests}, nil
 }
 
 // withStoreLock runs fn under the store's named lock where the store is
@@ -317,7 +351,11 @@ func (a *App) Close() error {
 }
 
 func (a *App) closeBackends() error {
-	return errors.Join(a.store.Close(), a.blobs.Close())
+	errs := []error{a.store.Close(), a.blobs.Close()}
+	for _, l := range a.lockers {
+		errs = append(errs, l.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // hostOnly strips the port and lower-cases a Host header.
