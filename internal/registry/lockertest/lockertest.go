@@ -169,27 +169,27 @@ func testMutualExclusion(t *testing.T, impl Impl) {
 func testLockWaits(t *testing.T, impl Impl) {
 	a, b := impl.Pair(t)
 	unlock := lock(t, a, "w")
+	type result struct {
+		unlock func()
+		err    error
+	}
 	var held atomic.Bool
-	got := make(chan func(), 1)
+	got := make(chan result, 1) // the goroutine never blocks or touches t
 	go func() {
 		u, err := b.Lock(t.Context(), "w")
-		if err != nil {
-			t.Error(err)
-			close(got)
-			return
-		}
-		held.Store(true)
-		got <- u
+		held.Store(err == nil)
+		got <- result{u, err}
 	}()
 	eventually(t, "b waits for the key", func() bool { return impl.Waiting(t, "w") })
 	if held.Load() {
 		t.Fatal("b took the key while a held it")
 	}
 	unlock()
-	u, ok := <-got
-	if !ok {
-		t.FailNow()
+	r := <-got
+	if r.err != nil {
+		t.Fatalf("b's Lock after a let go: %v", r.err)
 	}
+	u := r.unlock
 	if u2 := try(t, a, "w"); u2 != nil {
 		u2()
 		t.Fatal("a took the key b was granted")

@@ -179,3 +179,20 @@ func lockErr(ctx context.Context, err error, key string) error {
 	}
 	return errdefs.Internalf(err, "store: lock %s", key)
 }
+
+// Waiters counts the sessions of any process waiting for the lock named
+// key (diagnostics and tests).
+func (l *Locker) Waiters(ctx context.Context, key string) (int, error) {
+	var n int
+	err := l.db.QueryRowContext(ctx, `
+		SELECT count(*) FROM pg_locks l,
+			(SELECT hashtextextended(current_schema() || ':' || $1::text, $2) AS k) h
+		WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND NOT l.granted
+			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND l.classid = ((h.k >> 32) & 4294967295)::oid
+			AND l.objid = (h.k & 4294967295)::oid`, key, lockShared).Scan(&n)
+	if err != nil {
+		return 0, errdefs.Internalf(err, "store: count the waiters for %s", key)
+	}
+	return n, nil
+}

@@ -21,17 +21,17 @@ func openLocker(t *testing.T, dsn string, maxConns int) *Locker {
 	return l
 }
 
-// lockPIDs lists the server processes holding (granted) or waiting for
-// the advisory lock a Locker takes for key on the schema of db.
-func lockPIDs(t *testing.T, db *sql.DB, key string, granted bool) []int {
+// lockHolders lists the server processes holding the advisory lock a
+// Locker takes for key on the schema of db.
+func lockHolders(t *testing.T, db *sql.DB, key string) []int {
 	t.Helper()
 	rows, err := db.QueryContext(t.Context(), `
 		SELECT l.pid FROM pg_locks l,
 			(SELECT hashtextextended(current_schema() || ':' || $1::text, $2) AS k) h
-		WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted = $3
+		WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
 			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 			AND l.classid = ((h.k >> 32) & 4294967295)::bigint::oid
-			AND l.objid = (h.k & 4294967295)::bigint::oid`, key, lockShared, granted)
+			AND l.objid = (h.k & 4294967295)::bigint::oid`, key, lockShared)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +54,7 @@ func lockPIDs(t *testing.T, db *sql.DB, key string, granted bool) []int {
 // pg_locks and kills holders.
 func TestLockerConformance(t *testing.T) {
 	var watch *sql.DB
+	var waiter *Locker
 	lockertest.Run(t, lockertest.Impl{
 		Pair: func(t *testing.T) (a, b lockertest.Locker) {
 			dsn := pgtest.Schema(t, "l_")
@@ -63,11 +64,18 @@ func TestLockerConformance(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = db.Close() })
 			watch = db
+			waiter = openLocker(t, dsn, 1)
 			return openLocker(t, dsn, 8), openLocker(t, dsn, 8)
 		},
-		Waiting: func(t *testing.T, key string) bool { return len(lockPIDs(t, watch, key, false)) > 0 },
+		Waiting: func(t *testing.T, key string) bool {
+			n, err := waiter.Waiters(t.Context(), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n > 0
+		},
 		Sever: func(t *testing.T, key string) {
-			pids := lockPIDs(t, watch, key, true)
+			pids := lockHolders(t, watch, key)
 			if len(pids) != 1 {
 				t.Fatalf("%d holders of %s, want 1", len(pids), key)
 			}
