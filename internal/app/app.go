@@ -154,8 +154,9 @@ func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (sto
 
 // Connections of the registry's lock pools on PostgreSQL, beside the
 // store's 16: a lock holds one for as long as a PATCH streams or a push
-// commits, so at most this many uploads (and digests) are written at once
-// per server; more wait for a connection.
+// commits, so at most 32 upload requests hold their sessions and 16
+// pushes their digests at once per server, and more wait for a
+// connection. A server opens at most 16+32+16 connections.
 const (
 	uploadLockConns = 32
 	digestLockConns = 16
