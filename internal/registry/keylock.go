@@ -11,7 +11,9 @@ import (
 // created on first use and dropped when nobody holds or waits for them, so
 // that it does not grow with the number of keys ever seen. Unlike a
 // striped lock, unrelated keys never contend: a slow client holding one
-// upload's lock for a long PATCH delays nobody else.
+// upload's lock for a long PATCH delays nobody else. It is the Locker of
+// one process: alone on a server with a store of its own, and in front of
+// the shared Locker otherwise (lockSet).
 type keyLock struct {
 	mu      sync.Mutex
 	entries map[string]*keyLockEntry
