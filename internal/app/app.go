@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,6 +49,7 @@ type App struct {
 	logger   *slog.Logger
 	store    store.Store
 	blobs    blobStore
+	lockers  []io.Closer // the registry's shared locks, on PostgreSQL
 	tls      *tlsca.Bundle
 	sealers  map[string]*sealbox.Box // by shared secret name (secrets.go)
 	handler  http.Handler
@@ -106,9 +108,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if cfg.RegistryPort != "" {
 		port = cfg.RegistryPort // the load balancer's, shared by every server behind it
 	}
+	locks, err := a.registryLocks(ctx)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("registry locks: %w", err), ln.Close(), a.closeBackends())
+	}
 	a.Registries = registry.NewService(registry.Config{
 		Store: st.Registry(), Blobs: blobs, Sealer: k.sealers[secretRegistrySealing],
-		Domain: cfg.RegistryDomain, Port: port, Logger: logger,
+		Domain: cfg.RegistryDomain, Port: port, Logger: logger, Locks: locks,
 	})
 	// Login servers follow the configured registry domain and port (the
 	// serving certificate covers only the current domain).
@@ -142,6 +148,35 @@ func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (sto
 		return nil, err
 	}
 	return st, nil
+}
+
+// Connections of the registry's lock pools on PostgreSQL, beside the
+// store's 16: a lock holds one for as long as a PATCH streams or a push
+// commits, so at most 32 upload requests hold their sessions and 16
+// pushes their digests at once per server, and more wait for a
+// connection. A server opens at most 16+32+16 connections.
+const (
+	uploadLockConns = 32
+	digestLockConns = 16
+)
+
+// registryLocks opens the registry's locks shared by every server on the
+// PostgreSQL store, in two pools (see registry.SharedLocks); on SQLite the
+// registry locks in this process alone.
+func (a *App) registryLocks(ctx context.Context) (registry.SharedLocks, error) {
+	if a.cfg.Store == "" {
+		return registry.SharedLocks{}, nil
+	}
+	uploads, err := pgstore.OpenLocker(ctx, a.cfg.Store, uploadLockConns)
+	if err != nil {
+		return registry.SharedLocks{}, err
+	}
+	digests, err := pgstore.OpenLocker(ctx, a.cfg.Store, digestLockConns)
+	if err != nil {
+		return registry.SharedLocks{}, errors.Join(err, uploads.Close())
+	}
+	a.lockers = []io.Closer{uploads, digests}
+	return registry.SharedLocks{Uploads: uploads, Digests: digests}, nil
 }
 
 // withStoreLock runs fn under the store's named lock where the store is
@@ -315,7 +350,11 @@ func (a *App) Close() error {
 }
 
 func (a *App) closeBackends() error {
-	return errors.Join(a.store.Close(), a.blobs.Close())
+	errs := []error{a.store.Close(), a.blobs.Close()}
+	for _, l := range a.lockers {
+		errs = append(errs, l.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // hostOnly strips the port and lower-cases a Host header.

@@ -71,5 +71,5 @@ var (
 	_ = registry.CreateInput{Group: resourceid.ID{}, Name: "", Location: "", SKU: "", AdminUserEnabled: false,
 		AnonymousPullEnabled: false, Tags: nil, CreatedBy: ""}
 	_ = registry.Config{Store: nil, Blobs: nil, Sealer: nil, Domain: "", Port: "", Logger: nil, Now: nil, Rand: nil,
-		GCGrace: 0, UploadTTL: 0}
+		GCGrace: 0, UploadTTL: 0, Locks: registry.SharedLocks{Uploads: nil, Digests: nil}}
 )

@@ -24,9 +24,11 @@ type GCStats struct {
 //     any registry links or stores as a manifest, and that no manifest
 //     references, is deleted.
 //
-// Pushes go on meanwhile: a push holds a digest's lock from commit to link,
-// and the pass checks and deletes a digest under the same lock, skipping
-// digests that are busy (they are being pushed, so they are wanted). The
+// Pushes go on meanwhile, on this server and on the others sharing the
+// Store: a push holds a digest's lock from commit to link, and the pass
+// checks and deletes a digest under the same lock, skipping digests that
+// are busy (they are being pushed, so they are wanted). Likewise a session
+// is expired under its upload's lock, and skipped while a request holds it. The
 // grace window covers the time between a layer's commit and the push of
 // the manifest that references it.
 func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
@@ -67,9 +69,9 @@ func (s *Service) CollectGarbage(ctx context.Context) (GCStats, error) {
 
 // collect deletes one blob if nothing references it.
 func (s *Service) collect(ctx context.Context, d digest.Digest) (bool, error) {
-	unlock, ok := s.digests.tryLock(d.String())
-	if !ok {
-		return false, nil // being pushed right now
+	unlock, ok, err := s.digests.tryLock(ctx, d.String())
+	if err != nil || !ok {
+		return false, err // !ok: being pushed right now, here or on another server
 	}
 	defer unlock()
 	used, err := s.store.BlobReferenced(ctx, d)
@@ -95,19 +97,21 @@ func (s *Service) expireUploads(ctx context.Context, cutoff time.Time) (int, err
 	}
 	n := 0
 	for _, u := range stale {
-		unlock, ok := s.uploads.tryLock(u.ID)
-		if !ok {
-			continue // a request is writing to it: not idle after all
-		}
-		err := s.blobs.DeleteUpload(ctx, u.ID)
-		if err == nil || isBlobErr(err, blob.ErrUploadNotFound) {
-			err = s.store.DeleteUpload(ctx, u.ID)
-		}
-		unlock()
-		if err != nil && !errdefs.IsKind(err, errdefs.NotFound) {
+		unlock, ok, err := s.uploads.tryLock(ctx, u.ID)
+		if err != nil {
 			return n, err
 		}
-		n++
+		if !ok {
+			continue // a request of some server is writing to it: not idle after all
+		}
+		expired, err := s.expireUpload(ctx, u, cutoff)
+		unlock()
+		if err != nil {
+			return n, err
+		}
+		if expired {
+			n++
+		}
 	}
 	// Bytes of sessions whose rows are gone (a deleted registry, a crash
 	// between the two deletes) expire by their own age.
@@ -130,11 +134,14 @@ func (s *Service) expireUploads(ctx context.Context, cutoff time.Time) (int, err
 		return n, err
 	}
 	for _, id := range orphans {
-		unlock, ok := s.uploads.tryLock(id)
+		unlock, ok, err := s.uploads.tryLock(ctx, id)
+		if err != nil {
+			return n, err
+		}
 		if !ok {
 			continue
 		}
-		err := s.blobs.DeleteUpload(ctx, id)
+		err = s.blobs.DeleteUpload(ctx, id)
 		unlock()
 		if err != nil && !isBlobErr(err, blob.ErrUploadNotFound) {
 			return n, err
@@ -143,18 +150,58 @@ func (s *Service) expireUploads(ctx context.Context, cutoff time.Time) (int, err
 	return n, nil
 }
 
-// RunGC collects garbage every interval until ctx ends.
+// expireUpload discards a session listed as idle since before cutoff,
+// unless a request wrote to it since (and let go of its lock before the
+// caller took it). The caller holds the upload's lock.
+func (s *Service) expireUpload(ctx context.Context, u Upload, cutoff time.Time) (bool, error) {
+	row, err := s.store.GetUpload(ctx, u.Registry, u.Repository, u.ID)
+	switch {
+	case errdefs.IsKind(err, errdefs.NotFound):
+		return false, nil // gone already
+	case err != nil:
+		return false, err
+	case !row.UpdatedAt.Before(cutoff):
+		return false, nil
+	}
+	err = s.blobs.DeleteUpload(ctx, u.ID)
+	if err == nil || isBlobErr(err, blob.ErrUploadNotFound) {
+		err = s.store.DeleteUpload(ctx, u.ID)
+	}
+	if err != nil && !errdefs.IsKind(err, errdefs.NotFound) {
+		return false, err
+	}
+	return true, nil
+}
+
+// RunGC collects garbage every interval until ctx ends, on one server of
+// those sharing the Store at a time: the first to try the "gc" lock keeps
+// it between passes, and the others skip their passes while it lives. The
+// holder lets go and retakes the lock at each pass, so that a holder whose
+// lock was lost without its knowing (the database restarted) stops
+// competing with the new holder; two passes at once are safe anyway, only
+// wasted work.
 func (s *Service) RunGC(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = time.Hour
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var release func()
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		var ok bool
+		release, ok = s.gcTurn(ctx, release)
+		if !ok {
+			continue
 		}
 		start := time.Now()
 		st, err := s.CollectGarbage(ctx)
@@ -171,4 +218,27 @@ func (s *Service) RunGC(ctx context.Context, every time.Duration) {
 			s.log.DebugContext(ctx, "garbage collection found nothing", "duration", time.Since(start))
 		}
 	}
+}
+
+// gcTurn lets go of the "gc" lock if held and tries to take it again; ok
+// is whether this server collects now.
+func (s *Service) gcTurn(ctx context.Context, held func()) (release func(), ok bool) {
+	if held != nil {
+		held()
+	}
+	release, ok, err := s.gc.tryLock(ctx, "gc")
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "garbage collection lock failed", "error", err)
+		}
+		return nil, false
+	case !ok:
+		if held != nil {
+			s.log.InfoContext(ctx, "garbage collection moved to another server")
+		}
+		s.log.DebugContext(ctx, "garbage collection runs on another server")
+		return nil, false
+	}
+	return release, true
 }

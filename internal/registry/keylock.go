@@ -11,7 +11,9 @@ import (
 // created on first use and dropped when nobody holds or waits for them, so
 // that it does not grow with the number of keys ever seen. Unlike a
 // striped lock, unrelated keys never contend: a slow client holding one
-// upload's lock for a long PATCH delays nobody else.
+// upload's lock for a long PATCH delays nobody else. It is the Locker of
+// one process: alone on a server with a store of its own, and in front of
+// the shared Locker otherwise (lockSet).
 type keyLock struct {
 	mu      sync.Mutex
 	entries map[string]*keyLockEntry
@@ -45,9 +47,11 @@ func (k *keyLock) unref(key string, e *keyLockEntry) {
 	}
 }
 
-// lock waits for the key, or for ctx to end; it returns the unlock
+var _ Locker = (*keyLock)(nil)
+
+// Lock waits for the key, or for ctx to end; it returns the unlock
 // function.
-func (k *keyLock) lock(ctx context.Context, key string) (func(), error) {
+func (k *keyLock) Lock(ctx context.Context, key string) (func(), error) {
 	e := k.ref(key)
 	select {
 	case e.ch <- struct{}{}:
@@ -58,15 +62,15 @@ func (k *keyLock) lock(ctx context.Context, key string) (func(), error) {
 	}
 }
 
-// tryLock takes the key if it is free.
-func (k *keyLock) tryLock(key string) (func(), bool) {
+// TryLock takes the key if it is free; it never fails.
+func (k *keyLock) TryLock(_ context.Context, key string) (func(), bool, error) {
 	e := k.ref(key)
 	select {
 	case e.ch <- struct{}{}:
-		return func() { <-e.ch; k.unref(key, e) }, true
+		return func() { <-e.ch; k.unref(key, e) }, true, nil
 	default:
 		k.unref(key, e)
-		return nil, false
+		return nil, false, nil
 	}
 }
 

@@ -47,6 +47,9 @@ type Config struct {
 	GCGrace time.Duration
 	// UploadTTL expires upload sessions idle longer than this (default 24h).
 	UploadTTL time.Duration
+	// Locks are shared with the other servers of the Store, when there
+	// are any; the zero value locks in this process only.
+	Locks SharedLocks
 }
 
 // Defaults for Config.
@@ -71,12 +74,14 @@ type Service struct {
 
 	// uploads serializes the requests of one upload session: blob.Store
 	// allows one writer per session.
-	uploads *keyLock
+	uploads *lockSet
 	// digests makes "commit or store, then link" (pushes) and "check
 	// unreferenced, then delete" (garbage collection) mutually exclusive
 	// per digest, so that collection never deletes a blob a push is about
 	// to link.
-	digests *keyLock
+	digests *lockSet
+	// gc elects the server that runs periodic collection (RunGC).
+	gc *lockSet
 }
 
 // NewService returns a Service.
@@ -84,7 +89,8 @@ func NewService(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, blobs: cfg.Blobs, sealer: cfg.Sealer, domain: cfg.Domain, port: cfg.Port,
 		log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, gcGrace: cfg.GCGrace, uploadTTL: cfg.UploadTTL,
-		uploads: newKeyLock(), digests: newKeyLock(),
+		uploads: newLockSet(cfg.Locks.Uploads, "upload:"), digests: newLockSet(cfg.Locks.Digests, "digest:"),
+		gc: newLockSet(cfg.Locks.Uploads, ""),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
