@@ -43,6 +43,12 @@ if [ "$(id -u)" = 0 ]; then
 	if [ -z "${CERULEAN_TEST_POSTGRES:-}" ]; then
 		cluster=$(pg_lsclusters -h | awk 'NR==1 {print $1" "$2}')
 		[ -n "$cluster" ] || { pg_createcluster 15 main >/dev/null; cluster="15 main"; }
+		# Test packages run at once, each server with its own pools (store
+		# and registry locks): more than Debian's default 100 connections.
+		if [ "$(pg_conftool -s $cluster show max_connections 2>/dev/null)" != 400 ]; then
+			pg_conftool $cluster set max_connections 400
+			pg_ctlcluster $cluster status >/dev/null 2>&1 && pg_ctlcluster $cluster restart
+		fi
 		pg_ctlcluster $cluster status >/dev/null 2>&1 || pg_ctlcluster $cluster start
 		port=$(pg_lsclusters -h | awk 'NR==1 {print $3}')
 		(cd /tmp && runuser -u postgres -- psql -p "$port" -v ON_ERROR_STOP=1 -qc "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='cerulean') THEN CREATE ROLE cerulean LOGIN PASSWORD 'cerulean' CREATEDB; END IF; END\$\$;")
