@@ -66,7 +66,7 @@ func under(p string, prefixes ...string) bool {
 }
 
 // domain packages hold the business rules; they know no transport or backend.
-var domain = []string{"internal/identity", "internal/rbac", "internal/resource", "internal/registry", "internal/containergroup"}
+var domain = []string{"internal/identity", "internal/rbac", "internal/resource", "internal/registry", "internal/containergroup", "internal/task"}
 
 // leaves import nothing of ours but errdefs.
 var leaves = []string{"internal/errdefs", "internal/jsonstrict", "internal/atomicfile", "internal/sealbox", "internal/resourceid", "internal/principal", "internal/token", "internal/tlsca", "internal/bootstrap"}
@@ -95,7 +95,7 @@ var rules = []rule{
 			// internal/blob itself is the blob interface, which domains use;
 			// its sub-packages are backends.
 			backendBlob := strings.HasPrefix(r, "internal/blob/")
-			return ok && (backendBlob || under(r, "api", "internal/server", "internal/store", "internal/runner",
+			return ok && (backendBlob || under(r, "api", "internal/server", "internal/store", "internal/runner", "internal/image", "internal/build",
 				"internal/app", "internal/config", "internal/cli", "internal/client"))
 		},
 		direct: true,
