@@ -376,6 +376,14 @@ func (c *Cache) hasLayer(diffID string) bool {
 	return err == nil && fi.IsDir()
 }
 
+// Hold keeps the pulled image digest and its layers from Prune until the
+// returned release is called: a build stacks an image's layers for longer
+// than its Pull lasts.
+func (c *Cache) Hold(digest string) (release func()) {
+	c.pin(c.images, digest, 1)
+	return sync.OnceFunc(func() { c.pin(c.images, digest, -1) })
+}
+
 // pin counts a use of key in m (images or layers) that Prune must respect.
 func (c *Cache) pin(m map[string]int, key string, delta int) {
 	c.mu.Lock()
