@@ -266,6 +266,7 @@ func (bs *buildState) image(st *stage) (v1.Image, error) {
 		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	}
 	cf := st.cfg.DeepCopy()
+	cf.Created = v1.Time{Time: st.last}
 	cf.RootFS = v1.RootFS{Type: "layers"}
 	var adds []mutate.Addendum
 	for _, l := range st.layers {

@@ -45,6 +45,10 @@ type layerCache struct {
 type cacheRecord struct {
 	layerBlob
 	TarBytes int64 `json:"tarBytes"` // uncompressed, for the bound
+	// Created is when the layer was first made under this key: its
+	// history entry's time, so that a rebuild from the cache (or without
+	// it, the layers being reproducible) yields the same image.
+	Created time.Time `json:"created"`
 }
 
 func openLayerCache(dir string, maxBytes int64) (*layerCache, error) {
@@ -118,7 +122,7 @@ func (c *layerCache) lookup(key string) (cacheRecord, bool) {
 // written, the directory renamed under its diffID (or dropped for an
 // identical one already there), and key, if any, recorded. The layer is
 // pinned.
-func (c *layerCache) commit(dir, key string, epoch time.Time) (cacheRecord, error) {
+func (c *layerCache) commit(dir, key string, epoch, created time.Time) (cacheRecord, error) {
 	f, err := os.CreateTemp(c.tmpDir(), "blob-")
 	if err != nil {
 		return cacheRecord{}, err
@@ -134,10 +138,16 @@ func (c *layerCache) commit(dir, key string, epoch time.Time) (cacheRecord, erro
 	if err != nil {
 		return cacheRecord{}, err
 	}
-	rec := cacheRecord{layerBlob: lb, TarBytes: dirSize(dir)}
+	rec := cacheRecord{layerBlob: lb, TarBytes: dirSize(dir), Created: created.UTC()}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if key != "" {
+		var old cacheRecord
+		if data, err := os.ReadFile(c.keyPath(key)); err == nil && json.Unmarshal(data, &old) == nil && old.DiffID == lb.DiffID {
+			rec.Created = old.Created
+		}
+	}
 	if err := os.Rename(f.Name(), c.blobPath(lb.Digest)); err != nil {
 		return cacheRecord{}, err
 	}

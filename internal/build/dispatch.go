@@ -60,6 +60,9 @@ type stage struct {
 	env    []string // the state's env: config Env plus ARGs in scope
 	args   []instructions.KeyValuePairOptional
 	built  bool
+	// last is the time of the stage's newest layer: its history entries'
+	// and its config's created (the epoch with SOURCE_DATE_EPOCH).
+	last time.Time
 }
 
 // layerRef is one layer of a stage: its lower dir and its pushable layer.
@@ -356,6 +359,7 @@ func (bs *buildState) from(ctx context.Context, st *stage) error {
 			st.docker = prev.docker
 			st.env = slices.Clone(prev.env)
 			st.args = slices.Clone(prev.args)
+			st.last = prev.last
 			bs.log.line(" ---> Using stage " + strconv.Quote(prev.nameOr()))
 			return nil
 		}
@@ -365,12 +369,15 @@ func (bs *buildState) from(ctx context.Context, st *stage) error {
 		}
 		st.layers, st.cfg, st.docker = layers, *cfg, docker
 		st.cfg.Architecture, st.cfg.OS = "amd64", "linux"
+		st.last = cfg.Created.UTC()
+	}
+	if bs.sourceDateEpoch || st.last.IsZero() {
+		st.last = bs.epoch
 	}
 	st.cfg.Config.Env = withPath(st.cfg.Config.Env)
 	st.env = slices.Clone(st.cfg.Config.Env)
 	st.cfg.History = slices.Clone(st.cfg.History)
-	st.cfg.Created = v1.Time{Time: bs.created}
-	st.cfg.Container, st.cfg.DockerVersion = "", ""
+	st.cfg.Container = ""
 	return nil
 }
 
@@ -437,7 +444,7 @@ func scrubPassword(err error, password string) string {
 func (st *stage) chain() string {
 	h := sha256.New()
 	for _, l := range st.layers {
-		io.WriteString(h, l.diffID+"\n")
+		_, _ = io.WriteString(h, l.diffID+"\n")
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -452,7 +459,7 @@ func (st *stage) dirs() []string {
 
 func (bs *buildState) history(st *stage, createdBy string, emptyLayer bool) {
 	st.cfg.History = append(st.cfg.History, v1.History{
-		Created: v1.Time{Time: bs.created}, CreatedBy: createdBy, Comment: "cerulean", EmptyLayer: emptyLayer,
+		Created: v1.Time{Time: st.last}, CreatedBy: createdBy, Comment: "cerulean", EmptyLayer: emptyLayer,
 	})
 }
 
@@ -689,6 +696,9 @@ func validSignal(s string) bool {
 // useLayer adds a cached or new layer to the stage.
 func (bs *buildState) useLayer(st *stage, rec cacheRecord) {
 	bs.releases = append(bs.releases, func() { bs.b.cache.unpin(rec) })
+	if !bs.sourceDateEpoch && rec.Created.After(st.last) {
+		st.last = rec.Created
+	}
 	st.layers = append(st.layers, layerRef{
 		dir: bs.b.cache.layerDir(rec.DiffID), diffID: rec.DiffID,
 		layer: blobLayer{path: bs.b.cache.blobPath(rec.Digest), rec: rec},
@@ -789,7 +799,7 @@ func (bs *buildState) runInstruction(ctx context.Context, st *stage, c *instruct
 		_ = os.RemoveAll(upper)
 		return userErr("process %q did not complete successfully: exit code: %d", strings.Join(args, " "), code)
 	}
-	rec, err := bs.b.cache.commit(upper, key, bs.epoch)
+	rec, err := bs.b.cache.commit(upper, key, bs.epoch, bs.created)
 	if err != nil {
 		_ = os.RemoveAll(upper)
 		return err
@@ -848,7 +858,7 @@ func (bs *buildState) workdir(ctx context.Context, st *stage, c *instructions.Wo
 		_ = os.RemoveAll(dir)
 		return err
 	}
-	rec, err := bs.b.cache.commit(dir, key, bs.epoch)
+	rec, err := bs.b.cache.commit(dir, key, bs.epoch, bs.created)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return err
@@ -1108,7 +1118,7 @@ func (bs *buildState) copy(ctx context.Context, st *stage, cs copySpec) error {
 	if skipped > 0 {
 		bs.log.printf(" ---> %d device, FIFO or socket entries skipped", skipped)
 	}
-	rec, err := bs.b.cache.commit(dir, key, bs.epoch)
+	rec, err := bs.b.cache.commit(dir, key, bs.epoch, bs.created)
 	if err != nil {
 		return fail(err)
 	}

@@ -48,6 +48,9 @@ func writeLayer(dir string, blob io.Writer, epoch time.Time) (layerBlob, error) 
 	if err != nil {
 		return layerBlob{}, err
 	}
+	// No name, no mtime (klauspost's writer would store the zero
+	// time.Time's truncated seconds), OS "unknown".
+	gz.ModTime = time.Unix(0, 0)
 	uncompressed := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(gz, uncompressed), 256<<10)
 	if err := writeTar(dir, bw, epoch); err != nil {

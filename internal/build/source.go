@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -366,7 +367,7 @@ func walkArchive(ctx context.Context, r io.Reader, dst string, lim *copyLimits, 
 	rd := tar.NewReader(tr)
 	for {
 		hdr, err := rd.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
