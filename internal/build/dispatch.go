@@ -23,6 +23,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
+	"github.com/cerulean/cerulean/internal/containergroup"
 	"github.com/cerulean/cerulean/internal/task"
 )
 
@@ -34,7 +35,10 @@ type buildState struct {
 	ctx   *os.Root // the build context
 	shlex *shell.Lex
 
-	epoch           time.Time // mtimes are clamped to it (see DESIGN in the report: 0 unless SOURCE_DATE_EPOCH)
+	// epoch clamps every layer mtime: SOURCE_DATE_EPOCH when the build
+	// arg is set (Docker's rule), otherwise 0, so that the same context
+	// and Dockerfile always give the same layer digests.
+	epoch           time.Time
 	created         time.Time // the config's and history's created
 	sourceDateEpoch bool
 
@@ -410,11 +414,11 @@ func (bs *buildState) pullImage(ctx context.Context, ref string) ([]layerRef, *v
 	}
 	img, err := bs.b.remoteImage(ctx, ri.DigestRef, cred)
 	if err != nil {
-		return nil, nil, false, userErr("fetching the manifest of %s: %s", ref, scrubPassword(err, cred.Password))
+		return nil, nil, false, userErr("fetching the manifest of %s: %s", ref, scrubPassword(err, cred))
 	}
 	cfg, err := img.ConfigFile()
 	if err != nil {
-		return nil, nil, false, userErr("fetching the config of %s: %s", ref, scrubPassword(err, cred.Password))
+		return nil, nil, false, userErr("fetching the config of %s: %s", ref, scrubPassword(err, cred))
 	}
 	ls, err := img.Layers()
 	if err != nil {
@@ -432,10 +436,10 @@ func (bs *buildState) pullImage(ctx context.Context, ref string) ([]layerRef, *v
 	return layers, cfg.DeepCopy(), mt == types.DockerManifestSchema2, nil
 }
 
-func scrubPassword(err error, password string) string {
+func scrubPassword(err error, cred *containergroup.Credential) string {
 	msg := err.Error()
-	if password != "" {
-		msg = strings.ReplaceAll(msg, password, "***")
+	if cred != nil && cred.Password != "" {
+		msg = strings.ReplaceAll(msg, cred.Password, "***")
 	}
 	return msg
 }
