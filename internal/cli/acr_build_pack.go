@@ -77,7 +77,7 @@ func newIgnoreRule(rule string) (ignoreRule, error) {
 	p.WriteString("$")
 	re, err := regexp.Compile(p.String())
 	if err != nil {
-		return r, fmt.Errorf("invalid .dockerignore rule '%s': %v", r.rule, err)
+		return r, fmt.Errorf("invalid .dockerignore rule '%s': %w", r.rule, err)
 	}
 	r.pattern = re
 	return r, nil
@@ -277,7 +277,7 @@ func (p *contextPacker) header(path, name string) (*tar.Header, fs.FileInfo, err
 // write appends the entry (and a regular file's bytes).
 func (p *contextPacker) write(path string, hdr *tar.Header, fi fs.FileInfo) error {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode().IsRegular() && st.Nlink > 1 {
-		key := [2]uint64{uint64(st.Dev), st.Ino}
+		key := [2]uint64{st.Dev, st.Ino}
 		if first, seen := p.links[key]; seen && first != hdr.Name {
 			hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
 			return p.tw.WriteHeader(hdr)

@@ -249,7 +249,7 @@ func (a *ARM) GetBuildSourceUploadURL(ctx context.Context, sub, group, name stri
 	if err := decodeJSON(resp, &out); err != nil {
 		return SourceUpload{}, err
 	}
-	return SourceUpload{UploadURL: out.UploadURL, RelativePath: out.RelativePath}, nil
+	return SourceUpload(out), nil
 }
 
 // ScheduleBuild is POST …/registries/{name}/scheduleRun with a
@@ -345,5 +345,5 @@ func (a *ARM) GetRunLogSASURL(ctx context.Context, sub, group, name, runID strin
 	if err := decodeJSON(resp, &out); err != nil {
 		return RunLogLinks{}, err
 	}
-	return RunLogLinks{LogLink: out.LogLink, LogArtifactLink: out.LogArtifactLink}, nil
+	return RunLogLinks(out), nil
 }
