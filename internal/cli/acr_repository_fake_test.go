@@ -53,7 +53,7 @@ func newFakeTLSServer(f *fakeAzure) *httptest.Server {
 		NotBefore: time.Unix(0, 0), NotAfter: time.Date(2084, 1, 1, 0, 0, 0, 0, time.UTC),
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-		DNSNames:    []string{"localhost", "example.com", "*" + fakeRegistryDomain},
+		DNSNames:    []string{"localhost", "example.com", "*" + fakeRegistryDomain, "*.blob" + fakeRegistryDomain},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
@@ -76,6 +76,10 @@ func (h *fakeRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := r.Host
 	if hh, _, err := net.SplitHostPort(host); err == nil {
 		host = hh
+	}
+	if strings.HasSuffix(strings.ToLower(host), ".blob"+fakeRegistryDomain) {
+		h.f.taskState().serveBlob(w, r)
+		return
 	}
 	if name, ok := strings.CutSuffix(strings.ToLower(host), fakeRegistryDomain); ok && !strings.Contains(name, ".") {
 		h.dp.serve(w, r, name)

@@ -38,6 +38,9 @@ type argDef struct {
 	help     string
 	group    string // help section; "" is "Arguments"
 	hidden   bool
+	// positional: filled, in declaration order, by the words that are
+	// not options (options holds its help name, e.g. <SOURCE_LOCATION>).
+	positional bool
 	// choiceErr selects argparse's stock "invalid choice" message instead
 	// of az's "is not a valid value" (knack's own global arguments).
 	stockChoice bool
@@ -115,12 +118,21 @@ func isOptionLike(tok string, known map[string]*argDef) bool {
 func parseArgs(prog string, defs []*argDef, tokens []string) (*args, error) {
 	known := map[string]*argDef{}
 	for _, d := range defs {
+		if d.positional {
+			continue
+		}
 		for _, o := range d.options {
 			known[o] = d
 		}
 	}
 	res := &args{values: map[string][]string{}}
 	var extras []string
+	var positionals []*argDef
+	for _, d := range defs {
+		if d.positional {
+			positionals = append(positionals, d)
+		}
+	}
 	for i := 0; i < len(tokens); i++ {
 		tok := tokens[i]
 		if tok == "--" {
@@ -128,6 +140,11 @@ func parseArgs(prog string, defs []*argDef, tokens []string) (*args, error) {
 			break
 		}
 		if !isOptionLike(tok, known) {
+			if len(positionals) > 0 {
+				res.values[positionals[0].dest] = []string{tok}
+				positionals = positionals[1:]
+				continue
+			}
 			extras = append(extras, tok)
 			continue
 		}

@@ -113,6 +113,11 @@ func commandTable() []*command {
 		acrRepositoryUpdateCommand(),
 		acrRepositoryDeleteCommand(),
 		acrRepositoryUntagCommand(),
+		acrBuildCommand(),
+		acrRunCommand(),
+		acrTaskListRunsCommand(),
+		acrTaskShowRunCommand(),
+		acrTaskLogsCommand(),
 	}, containerCommands()...)
 }
 
@@ -122,6 +127,7 @@ var groupHelp = map[string]string{
 	"acr":              "Manage private registries with Azure Container Registries.",
 	"acr credential":   "Manage login credentials for Azure Container Registries.",
 	"acr repository":   "Manage repositories (image names) for Azure Container Registries.",
+	"acr task":         "Manage a collection of steps for building, testing and OS & Framework patching container images using Azure Container Registries.",
 	"ad":               "Manage Microsoft Entra ID (formerly known as Azure Active Directory, Azure AD, AAD) entities needed for Azure role-based access control (Azure RBAC) through Microsoft Graph API.",
 	"ad app":           "Manage Microsoft Entra applications.",
 	"ad sp":            "Manage Microsoft Entra service principals.",

@@ -62,11 +62,12 @@ type fakeAzure struct {
 	// registryDomain is the acrLoginServer suffix of the cloud metadata
 	// (azurecr.localhost when empty).
 	registryDomain string
-	aci            *fakeACI // container groups; see container_fake_test.go
+	aci            *fakeACI   // container groups; see container_fake_test.go
+	tasks          *fakeTasks // runs and their blobs; see acr_task_fake_test.go
 }
 
 func newFakeAzure() *fakeAzure {
-	f := &fakeAzure{groups: map[string]arm.ResourceGroup{}}
+	f := &fakeAzure{groups: map[string]arm.ResourceGroup{}, tasks: newFakeTasks()}
 	owner := &fakeSP{sp: f.newSP(fakeOwnerObject, fakeOwnerAppID, "cerulean-bootstrap-owner"), passwords: map[string]string{"k0": fakeOwnerSecret}}
 	f.sps = append(f.sps, owner)
 	for _, d := range []struct{ name, guid, desc string }{
@@ -174,6 +175,9 @@ func (f *fakeAzure) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if i := strings.Index(strings.ToLower(path), "/providers/microsoft.authorization/"); i >= 0 {
 		f.authorization(w, r, path[:i], path[i+len("/providers/microsoft.authorization/"):])
+		return
+	}
+	if f.serveTasks(w, r, path) {
 		return
 	}
 	if f.serveACR(w, r, path) {

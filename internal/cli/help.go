@@ -118,7 +118,7 @@ func (a *app) printCommandHelp(cmd *command, prog string) {
 					continue
 				}
 				text := d.help
-				if d.required {
+				if d.required && !d.positional {
 					text = "[Required] : " + text
 				} else {
 					text = ": " + text

@@ -381,7 +381,7 @@ func redactArgs(args []string) []string {
 	for i, a := range out {
 		switch {
 		case a == "-p" || a == "--password" || a == "--client-secret" || a == "--registry-password" ||
-			a == "--secure-environment-variables" || a == "--secrets":
+			a == "--secure-environment-variables" || a == "--secrets" || a == "--secret-build-arg" || a == "--set-secret":
 			// The values of the last two run to the next option.
 			for j := i + 1; j < len(out) && (j == i+1 || !strings.HasPrefix(out[j], "-")); j++ {
 				out[j] = "***"
@@ -391,7 +391,7 @@ func redactArgs(args []string) []string {
 			}
 		case strings.HasPrefix(a, "--password=") || strings.HasPrefix(a, "--client-secret=") ||
 			strings.HasPrefix(a, "--registry-password=") || strings.HasPrefix(a, "--secure-environment-variables=") ||
-			strings.HasPrefix(a, "--secrets="):
+			strings.HasPrefix(a, "--secrets=") || strings.HasPrefix(a, "--secret-build-arg=") || strings.HasPrefix(a, "--set-secret="):
 			k, _, _ := strings.Cut(a, "=")
 			out[i] = k + "=***"
 		case strings.HasPrefix(a, "-p") && len(a) > 2 && !strings.HasPrefix(a, "--"):
