@@ -16,12 +16,13 @@ import (
 // lists them) with upper and work at target. It uses the new mount API with
 // one "lowerdir+" per layer (Linux ≥ 6.8), which has no limit on the number
 // of layers, and falls back to mount(2) with a lowerdir list, bounded by
-// the page-sized option string, on older kernels.
-func mountOverlay(layers []string, upper, work, target string) error {
+// the page-sized option string, on older kernels. opts are further
+// overlay options ("key=value").
+func mountOverlay(layers []string, upper, work, target string, opts ...string) error {
 	if len(layers) == 0 {
 		return errors.New("an image without layers")
 	}
-	err := fsmountOverlay(layers, upper, work, target)
+	err := fsmountOverlay(layers, upper, work, target, opts...)
 	if err == nil || !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) {
 		return err
 	}
@@ -30,6 +31,9 @@ func mountOverlay(layers []string, upper, work, target string) error {
 		lower[len(layers)-1-i] = l
 	}
 	data := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + upper + ",workdir=" + work
+	for _, o := range opts {
+		data += "," + o
+	}
 	if len(data) >= os.Getpagesize() {
 		return fmt.Errorf("overlay: %d layers exceed mount(2)'s option size on this kernel", len(layers))
 	}
@@ -39,7 +43,7 @@ func mountOverlay(layers []string, upper, work, target string) error {
 	return nil
 }
 
-func fsmountOverlay(layers []string, upper, work, target string) error {
+func fsmountOverlay(layers []string, upper, work, target string, opts ...string) error {
 	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return err
@@ -55,6 +59,12 @@ func fsmountOverlay(layers []string, upper, work, target string) error {
 	}
 	if err := unix.FsconfigSetString(fd, "workdir", work); err != nil {
 		return fmt.Errorf("overlay workdir: %w", err)
+	}
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		if err := unix.FsconfigSetString(fd, k, v); err != nil {
+			return fmt.Errorf("overlay %s: %w", o, err)
+		}
 	}
 	if err := unix.FsconfigCreate(fd); err != nil {
 		return fmt.Errorf("overlay create: %w", err)
