@@ -391,7 +391,7 @@ func (x *execution) run(ctx context.Context) (int, error) {
 	case err = <-done:
 	case <-ctx.Done():
 		_ = cmd.Process.Kill()
-		_ = <-done // killed: its status says nothing
+		r.log.DebugContext(ctx, "execution killed", "id", x.req.ID, "status", <-done)
 		return -1, fmt.Errorf("execution %s killed: %w", x.req.ID, ctx.Err())
 	}
 	if err == nil {
@@ -405,7 +405,10 @@ func (x *execution) run(ctx context.Context) (int, error) {
 		return -1, errdefs.Internalf(err, "runner: execution %s: the runtime was killed", x.req.ID)
 	}
 	// runc exits with the process's code (128+n for a signal); a code of
-	// its own comes with an error in its log.
+	// its own comes with an error in its log, which it opens first thing.
+	if _, serr := os.Stat(logPath); serr != nil {
+		return -1, errdefs.Internalf(err, "runner: execution %s: the runtime did not start (%s shim %s)", x.req.ID, r.cfg.ShimPath, execRuntimeArg)
+	}
 	if msg := runtimeFailure(logPath); msg != "" {
 		kind := errdefs.Internal
 		if strings.Contains(msg, "unable to start container process") {

@@ -160,7 +160,9 @@ func TestExecuteIsolation(t *testing.T) {
 	r, layers := newExecRunner(t)
 	got := run(t, r, task.ExecRequest{ID: "iso", Layers: layers, User: "app", Args: sh(strings.Join([]string{
 		"grep -E '^(NoNewPrivs|Seccomp|CapBnd|CapEff):' /proc/self/status",
-		"ulimit -n", "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes",
+		"ulimit -n",
+		"cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max",
+		"cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
 		"hostname", "grep -c ' /proc/timer_list ' /proc/self/mounts", "grep -c ' /proc/sys .* ro,' /proc/self/mounts",
 	}, "; "))})
 	fields := strings.Fields(got.stdout)
@@ -373,6 +375,36 @@ func TestExecuteUpper(t *testing.T) {
 	}
 	if have := describeTree(t, upper); !mapsEqual(have, want) {
 		t.Errorf("upper:\n%v\nwant\n%v", have, want)
+	}
+}
+
+// TestExecuteStubs: the mount points the runtime makes in a root
+// filesystem that lacks them leave Upper, but what the process writes
+// next to them stays.
+func TestExecuteStubs(t *testing.T) {
+	r, layers := newExecRunner(t)
+	must(t, os.RemoveAll(filepath.Join(layers[0], "etc")))
+	upper := newUpper(t)
+	got := run(t, r, task.ExecRequest{ID: "stubs", Layers: layers, Upper: upper, Args: sh("echo x > /etc/mine && ls /etc")})
+	if got.err != nil || got.code != 0 || got.stdout != "hosts\nmine\nresolv.conf\n" {
+		t.Fatalf("got %+v", got)
+	}
+	want := map[string]string{"etc": "dir", "etc/mine": "file x\n"}
+	if have := describeTree(t, upper); !mapsEqual(have, want) {
+		t.Errorf("upper: %v, want %v", have, want)
+	}
+}
+
+func TestExecuteNoRuntimeMode(t *testing.T) {
+	requireRoot(t, "runc")
+	img := runnertest.BusyboxImage(t)
+	r, err := New(Config{Dir: t.TempDir(), ShimPath: "/bin/false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := run(t, r, task.ExecRequest{ID: "noshim", Layers: img.Layers, Args: sh("exit 1")})
+	if got.err == nil || !strings.Contains(got.err.Error(), "did not start") {
+		t.Errorf("got %+v, want an error: the shim binary cannot become the runtime", got)
 	}
 }
 
