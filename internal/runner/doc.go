@@ -97,8 +97,8 @@
 // their parents' times restored, and the kernel's bookkeeping xattrs
 // (trusted.overlay.origin, impure, uuid) stripped.
 //
-// The runtime must die with the server, and the container with it, though
-// the runtime is not the container's parent-death-signal target: Execute
+// The container must die with the server, which is not its parent (the
+// runtime is) and may be killed without a chance to clean up: Execute
 // starts `<shim path> shim --exec-runtime` as the init of a new PID and
 // mount namespace with a parent-death signal, which mounts that namespace's
 // /proc and execs runc. When the server dies (or ctx ends and Execute kills

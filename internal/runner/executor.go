@@ -50,6 +50,12 @@ func (l ExecLimits) withDefaults() ExecLimits {
 
 var _ task.Executor = (*Runner)(nil)
 
+// maxExecLayers is overlayfs' bound on lower layers (OVL_MAX_STACK). With
+// fsconfig's "lowerdir+" (Linux ≥ 6.8) it is the only bound; on older
+// kernels mountOverlay falls back to mount(2), whose page-sized option
+// string fails clearly sooner (some 40 to 80 layers, by path length).
+const maxExecLayers = 500
+
 var execIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // execOverlayOptions keep Upper in the plain overlayfs form the contract
@@ -102,6 +108,9 @@ func (r *Runner) Execute(ctx context.Context, req task.ExecRequest) (int, error)
 	if err := validateExec(req); err != nil {
 		return -1, err
 	}
+	if err := ctx.Err(); err != nil {
+		return -1, err
+	}
 	if _, dup := r.execs.LoadOrStore(req.ID, struct{}{}); dup {
 		return -1, errdefs.Newf(errdefs.Conflict, "", "execution %q is running", req.ID)
 	}
@@ -123,6 +132,9 @@ func validateExec(req task.ExecRequest) error {
 	}
 	if len(req.Args) == 0 {
 		return bad("execution %s: no command", req.ID)
+	}
+	if len(req.Layers) > maxExecLayers {
+		return bad("execution %s: %d layers; overlayfs stacks at most %d", req.ID, len(req.Layers), maxExecLayers)
 	}
 	if !filepath.IsAbs(req.Upper) {
 		return bad("execution %s: the upper directory %q is not an absolute path", req.ID, req.Upper)

@@ -647,7 +647,7 @@ func TestExecuteConcurrent(t *testing.T) {
 	wg.Wait()
 	for i, res := range results {
 		if res.err != nil || res.code != 0 {
-			t.Errorf("%d: %+v", i, res)
+			t.Errorf("%d: %d %v stdout %q", i, res.code, res.err, res.stdout)
 		}
 		want := map[string]string{"mine": fmt.Sprintf("file %d\n", i)}
 		if have := describeTree(t, uppers[i]); !mapsEqual(have, want) {
@@ -668,6 +668,7 @@ func TestExecuteInvalid(t *testing.T) {
 		"no upper":      {ID: "a", Layers: layers, Upper: "/nonexistent/upper", Args: []string{"true"}},
 		"relative":      {ID: "a", Layers: []string{"layer"}, Upper: newUpper(t), Args: []string{"true"}},
 		"missing layer": {ID: "a", Layers: []string{"/nonexistent"}, Upper: newUpper(t), Args: []string{"true"}},
+		"too many":      {ID: "a", Layers: slices.Repeat(layers, maxExecLayers+1), Upper: newUpper(t), Args: []string{"true"}},
 	} {
 		if _, err := r.Execute(context.Background(), req); !errors.Is(err, &errdefs.Error{Kind: errdefs.InvalidArgument}) {
 			t.Errorf("%s: %v, want an invalid argument", name, err)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -154,8 +155,15 @@ func isMountPoint(dir string) bool {
 	return err == nil && slices.Contains(mps, dir)
 }
 
+// tmpfsMu serialises ensureTmpfs: its callers hold the runner's baseMu
+// for reading only, and two of them finding no tmpfs would mount two, the
+// second hiding what the first caller then creates.
+var tmpfsMu sync.Mutex
+
 // ensureTmpfs mounts a private tmpfs at dir unless one is there already.
 func ensureTmpfs(dir string) error {
+	tmpfsMu.Lock()
+	defer tmpfsMu.Unlock()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
