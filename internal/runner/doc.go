@@ -33,6 +33,10 @@
 //	/run/cerulean/<hash of Dir>/     a tmpfs the runner mounts once: runc's --root, and per group
 //	    groups/<id>/bundles/<c>/config.json, hosts files, secret volumes, netns
 //
+//	/run/cerulean/<hash of Dir>/exec/<id>/  an Execute's bundle: config.json, hosts,
+//	    resolv.conf, runtime.log, rootfs/ (its overlay), empty/ (the lower dir of a
+//	    FROM scratch root); the overlay's workdir is next to the caller's Upper
+//
 // Everything that holds a secret (the runtime specs with secure environment
 // variables, runc's state, secret volumes) lives on that tmpfs only; it
 // vanishes at reboot, which Recover notices.
@@ -75,6 +79,32 @@
 // delay doubles from Config.BackoffBase to Config.BackoffMax and resets after
 // ten minutes of running (Kubernetes' rule). A container killed by the
 // memory cgroup reports exit code 137 and detailStatus "OOMKilled".
+//
+// # Executions
+//
+// Execute (task.Executor: a build's RUN, a quick run's command) runs one
+// process to completion with `runc run` in the foreground, no monitor: the
+// server waits. The spec is a group container's (buildSpec) with the
+// request's environment as given, a new network namespace with lo only or
+// the host's, read-only /etc/hosts and /etc/resolv.conf (minimal ones, or
+// copies of the host's with the network), no /etc/hostname, and a pids limit
+// besides CPU and memory (Config.Exec). The root is an overlay of the
+// layers with redirect_dir, index and metacopy off, so that Upper holds the
+// changes in plain overlayfs form (0/0 character-device whiteouts, which
+// the kernel may hard-link to one another, and trusted.overlay.opaque).
+// Afterwards the mount points the runtime had to create (proc, dev, sys,
+// run, etc/hosts, etc/resolv.conf) are removed from Upper as BuildKit does,
+// their parents' times restored, and the kernel's bookkeeping xattrs
+// (trusted.overlay.origin, impure, uuid) stripped.
+//
+// The container must die with the server, which is not its parent (the
+// runtime is) and may be killed without a chance to clean up: Execute
+// starts `<shim path> shim --exec-runtime` as the init of a new PID and
+// mount namespace with a parent-death signal, which mounts that namespace's
+// /proc and execs runc. When the server dies (or ctx ends and Execute kills
+// runc) the kernel kills the whole namespace, the container's nested one
+// included. What remains (runc state, cgroup, mount, bundle, workdir) is
+// released by Execute, or by Recover after a crash.
 //
 // # Recovery
 //

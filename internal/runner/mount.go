@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,12 +17,13 @@ import (
 // lists them) with upper and work at target. It uses the new mount API with
 // one "lowerdir+" per layer (Linux ≥ 6.8), which has no limit on the number
 // of layers, and falls back to mount(2) with a lowerdir list, bounded by
-// the page-sized option string, on older kernels.
-func mountOverlay(layers []string, upper, work, target string) error {
+// the page-sized option string, on older kernels. opts are further
+// overlay options ("key=value").
+func mountOverlay(layers []string, upper, work, target string, opts ...string) error {
 	if len(layers) == 0 {
 		return errors.New("an image without layers")
 	}
-	err := fsmountOverlay(layers, upper, work, target)
+	err := fsmountOverlay(layers, upper, work, target, opts...)
 	if err == nil || !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) {
 		return err
 	}
@@ -30,6 +32,9 @@ func mountOverlay(layers []string, upper, work, target string) error {
 		lower[len(layers)-1-i] = l
 	}
 	data := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + upper + ",workdir=" + work
+	for _, o := range opts {
+		data += "," + o
+	}
 	if len(data) >= os.Getpagesize() {
 		return fmt.Errorf("overlay: %d layers exceed mount(2)'s option size on this kernel", len(layers))
 	}
@@ -39,7 +44,7 @@ func mountOverlay(layers []string, upper, work, target string) error {
 	return nil
 }
 
-func fsmountOverlay(layers []string, upper, work, target string) error {
+func fsmountOverlay(layers []string, upper, work, target string, opts ...string) error {
 	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return err
@@ -55,6 +60,12 @@ func fsmountOverlay(layers []string, upper, work, target string) error {
 	}
 	if err := unix.FsconfigSetString(fd, "workdir", work); err != nil {
 		return fmt.Errorf("overlay workdir: %w", err)
+	}
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		if err := unix.FsconfigSetString(fd, k, v); err != nil {
+			return fmt.Errorf("overlay %s: %w", o, err)
+		}
 	}
 	if err := unix.FsconfigCreate(fd); err != nil {
 		return fmt.Errorf("overlay create: %w", err)
@@ -144,8 +155,15 @@ func isMountPoint(dir string) bool {
 	return err == nil && slices.Contains(mps, dir)
 }
 
+// tmpfsMu serialises ensureTmpfs: its callers hold the runner's baseMu
+// for reading only, and two of them finding no tmpfs would mount two, the
+// second hiding what the first caller then creates.
+var tmpfsMu sync.Mutex
+
 // ensureTmpfs mounts a private tmpfs at dir unless one is there already.
 func ensureTmpfs(dir string) error {
+	tmpfsMu.Lock()
+	defer tmpfsMu.Unlock()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}

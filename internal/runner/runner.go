@@ -45,6 +45,8 @@ type Config struct {
 	// StopGrace is how long a container has to exit after its stop signal
 	// before it is killed (default 10 s).
 	StopGrace time.Duration
+	// Exec bounds each Execute's cgroup (defaults: DefaultExecLimits).
+	Exec ExecLimits
 }
 
 // ErrRuntimeUnsupported is New's error when the chosen runtime cannot run
@@ -61,6 +63,7 @@ type Runner struct {
 	// baseMu orders mounting the tmpfs (Start) before releasing it when
 	// the last group is removed.
 	baseMu sync.RWMutex
+	execs  sync.Map // Execute ids running in this process
 }
 
 var _ containergroup.Runner = (*Runner)(nil)
@@ -110,6 +113,7 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.StopGrace <= 0 {
 		cfg.StopGrace = 10 * time.Second
 	}
+	cfg.Exec = cfg.Exec.withDefaults()
 	h := sha256.Sum256([]byte(dir))
 	base := filepath.Join(cfg.RunRoot, hex.EncodeToString(h[:6]))
 	return &Runner{
@@ -433,6 +437,9 @@ func (r *Runner) releaseBase() {
 	if groups, _ := os.ReadDir(filepath.Join(r.cfg.Dir, "groups")); len(groups) > 0 {
 		return
 	}
+	if execs, _ := os.ReadDir(filepath.Join(r.base, "exec")); len(execs) > 0 {
+		return
+	}
 	if err := removeTree(r.base); err != nil {
 		r.log.Warn("release the run dir", "dir", r.base, "err", err)
 	}
@@ -557,6 +564,7 @@ func (r *Runner) Recover(ctx context.Context) ([]string, error) {
 		}
 		unlock()
 	}
+	r.recoverExecs(ctx)
 	// Run dirs of groups that no longer exist.
 	if runs, err := os.ReadDir(filepath.Join(r.base, "groups")); err == nil {
 		for _, e := range runs {

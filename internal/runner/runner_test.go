@@ -16,6 +16,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "shim" {
 		os.Exit(ShimMain(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "exec-child" {
+		os.Exit(execChild(os.Args[2:]))
+	}
 	os.Exit(m.Run())
 }
 

@@ -50,6 +50,9 @@ const resetBackoff = 10 * time.Minute
 // ShimMain is `cerulean shim <group dir>`: the per-group monitor that Start
 // launches. It returns the process's exit code.
 func ShimMain(args []string) int {
+	if len(args) > 0 && args[0] == execRuntimeArg {
+		return execRuntimeMain(args[1:])
+	}
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "usage: cerulean shim <group dir> (started by the server, not by hand)")
 		return 2
