@@ -29,12 +29,12 @@ type taskFile struct {
 }
 
 type taskStep struct {
-	ID                              string `yaml:"id"`
-	Cmd                             string `yaml:"cmd"`
-	Build                           string `yaml:"build"`
-	Push                            any    `yaml:"push"`
-	DisableWorkingDirectoryOverride bool   `yaml:"disableWorkingDirectoryOverride"`
-	Timeout                         int    `yaml:"timeout"`
+	ID                              string   `yaml:"id"`
+	Cmd                             string   `yaml:"cmd"`
+	Build                           string   `yaml:"build"`
+	Push                            any      `yaml:"push"`
+	DisableWorkingDirectoryOverride bool     `yaml:"disableWorkingDirectoryOverride"`
+	Timeout                         int      `yaml:"timeout"`
 	Env                             []string `yaml:"env"`
 }
 

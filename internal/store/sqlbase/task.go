@@ -61,8 +61,8 @@ func formatOptTime(r *task.Run) (started, finished string) {
 
 func scanRun(sc scanner) (task.Run, error) {
 	var (
-		r                                task.Run
-		typ, status, details             string
+		r                               task.Run
+		typ, status, details            string
 		created, started, finished, upd string
 	)
 	if err := sc.Scan(&r.Registry, &r.ID, &r.Seq, &typ, &status, &r.Server, &details, &created, &started,
