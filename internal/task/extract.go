@@ -11,6 +11,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/cerulean/cerulean/internal/errdefs"
 )
 
 // A build context arrives as the tar.gz az packed (PAX, first entry "/"
@@ -217,6 +219,9 @@ func removeEntry(root *os.Root, name string) error {
 // escapeOr reports an os.Root refusal as an entry that leaves the
 // context, and any other error as such.
 func escapeOr(err error, name string) error {
+	if _, ok := errors.AsType[*errdefs.Error](err); ok {
+		return err
+	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes") {
 		return errContext("the entry %q leaves the context", clip(name))

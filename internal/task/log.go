@@ -79,6 +79,7 @@ func (l *runLog) flusher() {
 func (l *runLog) Printf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.endPartialLocked()
 	l.lineLocked(l.now().UTC().Format("2006/01/02 15:04:05 ") + fmt.Sprintf(format, args...))
 }
 
@@ -109,6 +110,16 @@ func (l *runLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// endPartialLocked ends an unterminated line of output before a line of
+// the service's own.
+func (l *runLog) endPartialLocked() {
+	if len(l.partial) > 0 {
+		p := string(l.partial)
+		l.partial = nil
+		l.lineLocked(p)
+	}
+}
+
 func (l *runLog) lineLocked(s string) {
 	for _, sec := range l.secrets {
 		s = strings.ReplaceAll(s, sec, "*****")
@@ -133,11 +144,7 @@ func (l *runLog) lineLocked(s string) {
 func (l *runLog) closing(lines ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.partial) > 0 {
-		p := string(l.partial)
-		l.partial = nil
-		l.lineLocked(p)
-	}
+	l.endPartialLocked()
 	l.truncated = false
 	for _, s := range lines {
 		l.pending = append(l.pending, s...)

@@ -225,7 +225,11 @@ func (s *Service) ScheduleBuild(ctx context.Context, caller Caller, group resour
 	// costs no run number.
 	probe := newTemplateData("ca0", reg.LoginServer, reg.Name, s.now(), spec.Platform, nil)
 	for _, im := range spec.Images {
-		if _, err := render("image name", im, probe); err != nil {
+		name, err := render("image name", im, probe)
+		if err != nil {
+			return Run{}, err
+		}
+		if _, err := imageRef(reg.LoginServer, name); err != nil {
 			return Run{}, err
 		}
 	}
