@@ -45,6 +45,11 @@ func (s *Service) sign(perms string, expires time.Time, container, path, instanc
 
 // verify checks a SAS query for a blob and that it grants need.
 func (s *Service) verify(q url.Values, need, container, path, instance string) error {
+	for _, k := range []string{"sig", "sp", "se", "sv", "sr"} {
+		if len(q[k]) > 1 { // which one a reader takes is not to be guessed
+			return ErrSASInvalid.WithMessage("Server failed to authenticate the request. The shared access signature repeats '%s'.", k)
+		}
+	}
 	sig, perms, se := q.Get("sig"), q.Get("sp"), q.Get("se")
 	if sig == "" || perms == "" || se == "" {
 		return ErrSASInvalid.WithMessage("Server failed to authenticate the request. The shared access signature is missing a required field (sig, sp or se).")
