@@ -109,7 +109,7 @@ func parseCommand(cmd string) (commandStep, error) {
 				return commandStep{}, ErrInvalidRequest.WithMessage("The docker run option %s in the cmd needs a value.", flag)
 			}
 			i++
-			value, hasValue = words[i], true
+			value = words[i]
 		}
 		switch flag {
 		case "-e", "--env":

@@ -326,9 +326,7 @@ func (s *Service) ScheduleRun(ctx context.Context, caller Caller, group resource
 			return commandStep{}, err
 		}
 		cs.Timeout = st.Timeout
-		for _, e := range st.Env {
-			cs.Env = append(cs.Env, e)
-		}
+		cs.Env = append(cs.Env, st.Env...)
 		return cs, nil
 	}
 	probe := newTemplateData("ca0", reg.LoginServer, reg.Name, s.now(), spec.Platform, values)
@@ -470,7 +468,7 @@ func (s *Service) execute(ctx context.Context, cancel context.CancelCauseFunc, r
 	})
 	if err != nil {
 		if !errors.Is(err, ErrRunFinished) {
-			s.log.Warn("run start", "registry", r.Registry, "run_id", r.ID, "err", err)
+			s.log.WarnContext(bg, "run start", "registry", r.Registry, "run_id", r.ID, "err", err)
 		}
 		return
 	}
@@ -492,7 +490,7 @@ func (s *Service) execute(ctx context.Context, cancel context.CancelCauseFunc, r
 		images, runErr = do(tctx, rc)
 	}
 	if err := os.RemoveAll(dir); err != nil {
-		s.log.Warn("run directory", "dir", dir, "err", err)
+		s.log.WarnContext(bg, "run directory", "dir", dir, "err", err)
 	}
 	status, complete, msg := s.outcome(tctx, runErr)
 	elapsed := s.now().Sub(started.StartedAt).Round(time.Second) / time.Second
@@ -506,7 +504,7 @@ func (s *Service) execute(ctx context.Context, cancel context.CancelCauseFunc, r
 	}
 	rlog.closing(closing...)
 	if err := rlog.Close(); err != nil {
-		s.log.Warn("run log", "registry", r.Registry, "run_id", r.ID, "err", err)
+		s.log.WarnContext(bg, "run log", "registry", r.Registry, "run_id", r.ID, "err", err)
 	}
 	_, err = s.store.UpdateRun(bg, r.Registry, r.ID, func(cur *Run) error {
 		if cur.Status.Finished() { // canceled from another server meanwhile
@@ -523,9 +521,9 @@ func (s *Service) execute(ctx context.Context, cancel context.CancelCauseFunc, r
 		return nil
 	})
 	if err != nil {
-		s.log.Warn("run finish", "registry", r.Registry, "run_id", r.ID, "err", err)
+		s.log.WarnContext(bg, "run finish", "registry", r.Registry, "run_id", r.ID, "err", err)
 	}
-	s.log.Info("run finished", "registry", r.Registry, "run_id", r.ID, "status", status)
+	s.log.InfoContext(bg, "run finished", "registry", r.Registry, "run_id", r.ID, "status", status)
 }
 
 // outcome classifies how a run ended.
@@ -542,7 +540,7 @@ func (s *Service) outcome(ctx context.Context, err error) (Status, string, strin
 	switch e.Kind {
 	case errdefs.Internal, errdefs.Unavailable:
 		if e.Kind == errdefs.Internal {
-			s.log.Error("run failed with an internal error", "err", err)
+			s.log.ErrorContext(ctx, "run failed with an internal error", "err", err)
 		}
 		return StatusError, completeInternal, "an internal error occurred"
 	}

@@ -17,14 +17,14 @@ func splitShell(s string) ([]string, error) {
 	)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		switch c {
+		case ' ', '\t', '\n', '\r':
 			if in {
 				words = append(words, cur.String())
 				cur.Reset()
 				in = false
 			}
-		case c == '\\':
+		case '\\':
 			in = true
 			if i+1 < len(s) {
 				i++
@@ -32,7 +32,7 @@ func splitShell(s string) ([]string, error) {
 					cur.WriteByte(s[i])
 				}
 			}
-		case c == '\'':
+		case '\'':
 			in = true
 			j := strings.IndexByte(s[i+1:], '\'')
 			if j < 0 {
@@ -40,7 +40,7 @@ func splitShell(s string) ([]string, error) {
 			}
 			cur.WriteString(s[i+1 : i+1+j])
 			i += j + 1
-		case c == '"':
+		case '"':
 			in = true
 			i++
 			for ; i < len(s) && s[i] != '"'; i++ {

@@ -11,18 +11,6 @@ import (
 	"github.com/cerulean/cerulean/internal/task"
 )
 
-func init() {
-	tests = append(tests,
-		conformanceTest{"TaskRunSeq", testTaskRunSeq},
-		conformanceTest{"TaskRunSeqConcurrent", testTaskRunSeqConcurrent},
-		conformanceTest{"TaskRunRoundTrip", testTaskRunRoundTrip},
-		conformanceTest{"TaskRunList", testTaskRunList},
-		conformanceTest{"TaskLog", testTaskLog},
-		conformanceTest{"TaskSources", testTaskSources},
-		conformanceTest{"TaskRegistryDeleteCascades", testTaskRegistryDeleteCascades},
-	)
-}
-
 func newRun(reg string, seq int64) task.Run {
 	return task.Run{
 		Registry: reg, ID: fmt.Sprintf("ca%d", seq), Seq: seq, Type: task.QuickBuild, Status: task.StatusQueued,
