@@ -469,6 +469,11 @@ func (s *Service) execute(ctx context.Context, cancel context.CancelCauseFunc, r
 	if err != nil {
 		if !errors.Is(err, ErrRunFinished) {
 			s.log.WarnContext(bg, "run start", "registry", r.Registry, "run_id", r.ID, "err", err)
+			return
+		}
+		// Canceled from another server while it waited for its turn.
+		if cur, err := s.store.GetRun(bg, r.Registry, r.ID); err == nil && cur.Status == StatusCanceled && cur.LogComplete == "" {
+			s.closeCanceledLog(cur)
 		}
 		return
 	}
@@ -547,21 +552,41 @@ func (s *Service) outcome(ctx context.Context, err error) (Status, string, strin
 	return StatusFailed, completeFailed, e.Message
 }
 
-// finishUnstarted ends a run canceled before it started.
-func (s *Service) finishUnstarted(r Run, cause error) {
+// finishUnstarted ends a run canceled before it started (or whose
+// server is gone): it claims the run, writes its last lines, then marks
+// the log complete.
+func (s *Service) finishUnstarted(r Run, _ error) {
 	ctx := context.Background()
-	rlog := newRunLog(s.store, r.Registry, r.ID, s.now, nil)
-	rlog.closing("", fmt.Sprintf("Run ID: %s was canceled after 0s", r.ID))
-	_ = rlog.Close()
+	var ended bool
 	_, _ = s.store.UpdateRun(ctx, r.Registry, r.ID, func(cur *Run) error {
 		if cur.Status.Finished() {
 			return nil
 		}
 		now := s.now().UTC()
-		cur.Status, cur.FinishedAt, cur.UpdatedAt, cur.LogComplete, cur.ErrorMessage = StatusCanceled, now, now, completeCanceled, "the run was canceled"
+		cur.Status, cur.FinishedAt, cur.UpdatedAt, cur.ErrorMessage = StatusCanceled, now, now, "the run was canceled"
+		ended = true
 		return nil
 	})
-	_ = cause
+	if ended {
+		s.closeCanceledLog(r)
+	}
+}
+
+// closeCanceledLog writes a canceled run's last lines and completes its
+// log.
+func (s *Service) closeCanceledLog(r Run) {
+	ctx := context.Background()
+	elapsed := int64(0)
+	if !r.StartedAt.IsZero() {
+		elapsed = int64(s.now().Sub(r.StartedAt) / time.Second)
+	}
+	rlog := newRunLog(s.store, r.Registry, r.ID, s.now, nil)
+	rlog.closing("", fmt.Sprintf("Run ID: %s was canceled after %ds", r.ID, elapsed))
+	_ = rlog.Close()
+	_, _ = s.store.UpdateRun(ctx, r.Registry, r.ID, func(cur *Run) error {
+		cur.LogComplete = completeCanceled
+		return nil
+	})
 }
 
 // watchCancel stops the run when another server marks it Canceled.
@@ -661,6 +686,17 @@ func (s *Service) Cancel(ctx context.Context, group resourceid.ID, name, id stri
 	if a != nil {
 		return r, nil
 	}
+	live, err := s.liveServers(ctx)
+	if err != nil {
+		return Run{}, err
+	}
+	if r.Server == s.id || !live[r.Server] {
+		// Nobody runs it (its server died, or this one restarted): end
+		// it here, log and all.
+		s.finishUnstarted(r, errCanceled)
+		return s.getRun(ctx, reg, r.ID)
+	}
+	// Its server sees the status and stops it, then completes the log.
 	return s.store.UpdateRun(ctx, r.Registry, r.ID, func(cur *Run) error {
 		if cur.Status.Finished() {
 			return nil

@@ -559,3 +559,20 @@ func TestBlockUpload(t *testing.T) {
 		t.Fatalf("build of a block upload: %+v", r)
 	}
 }
+
+// A run whose server is gone is canceled by whoever asks, log and all.
+func TestCancelOrphan(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := t.Context()
+	n, err := e.st.Tasks().NextRunSeq(ctx, "myreg")
+	must(t, err)
+	now := time.Now()
+	must(t, e.st.Tasks().CreateRun(ctx, task.Run{Registry: "myreg", ID: fmt.Sprintf("ca%d", n), Seq: n, Type: task.QuickRun,
+		Status: task.StatusQueued, Server: "server-gone", CreatedAt: now, UpdatedAt: now, Timeout: 3600}))
+	r, err := e.svc.Cancel(ctx, e.group, "myreg", "ca1")
+	must(t, err)
+	log, props := e.logOf(t, "ca1")
+	if r.Status != task.StatusCanceled || props.Complete != "canceled" || !strings.HasSuffix(log, "Run ID: ca1 was canceled after 0s\r\n") {
+		t.Fatalf("run %+v, log %q", r, log)
+	}
+}
