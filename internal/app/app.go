@@ -32,6 +32,7 @@ import (
 	"github.com/cerulean/cerulean/internal/server"
 	"github.com/cerulean/cerulean/internal/server/acrtoken"
 	"github.com/cerulean/cerulean/internal/server/arm"
+	"github.com/cerulean/cerulean/internal/server/blobstorage"
 	"github.com/cerulean/cerulean/internal/server/execstream"
 	"github.com/cerulean/cerulean/internal/server/graph"
 	"github.com/cerulean/cerulean/internal/server/login"
@@ -39,6 +40,7 @@ import (
 	"github.com/cerulean/cerulean/internal/store"
 	"github.com/cerulean/cerulean/internal/store/pgstore"
 	"github.com/cerulean/cerulean/internal/store/sqlstore"
+	"github.com/cerulean/cerulean/internal/task"
 	"github.com/cerulean/cerulean/internal/tlsca"
 	"github.com/cerulean/cerulean/internal/token"
 )
@@ -60,6 +62,7 @@ type App struct {
 	Resources       *resource.Service
 	Registries      *registry.Service
 	ContainerGroups *containergroup.Service
+	Tasks           *task.Service
 }
 
 // gcInterval is how often registry garbage collection runs.
@@ -122,6 +125,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, errors.Join(fmt.Errorf("registry login servers: %w", err), ln.Close(), a.closeBackends())
 	}
 	if err := a.instances(ln.Addr()); err != nil {
+		return nil, errors.Join(err, ln.Close(), a.closeBackends())
+	}
+	if err := a.tasks(ctx, signer); err != nil {
 		return nil, errors.Join(err, ln.Close(), a.closeBackends())
 	}
 	a.handler = server.Middleware(logger,
@@ -255,7 +261,7 @@ func (a *App) Handler() http.Handler { return a.handler }
 // overlap.
 func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
 	armH := arm.New(arm.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Resources: a.Resources,
-		Types: append(arm.RegistriesTypes(a.Registries), arm.ContainerGroupTypes(a.ContainerGroups)...)})
+		Types: append(arm.WithTasks(arm.RegistriesTypes(a.Registries), a.Tasks, a.blobEndpoint()), arm.ContainerGroupTypes(a.ContainerGroups)...)})
 	graphH := graph.New(graph.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Resources: a.Resources})
 	loginH := login.New(login.Config{Logger: a.logger, Identity: a.Identity, Signer: signer, Hosts: hosts})
 	tokens := acrtoken.New(acrtoken.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Registries: a.Registries, Signer: signer})
@@ -264,7 +270,12 @@ func (a *App) routes(signer *token.Signer, hosts []string) http.Handler {
 	execH := execstream.New(a.ContainerGroups, a.logger)
 	metadataH := arm.Metadata(arm.MetadataConfig{Logger: a.logger, AzureHostnames: a.cfg.AzureHostnames, RegistryDomain: a.cfg.RegistryDomain})
 	registrySuffix := "." + a.cfg.RegistryDomain
+	blobH, blobHost := blobstorage.New(a.logger, a.Tasks), BlobHost(a.cfg)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hostOnly(r.Host) == blobHost { // ACR Tasks' uploads and logs (tasks.go)
+			blobH.ServeHTTP(w, r)
+			return
+		}
 		if host := hostOnly(r.Host); strings.HasSuffix(host, registrySuffix) {
 			switch r.URL.Path {
 			case "/oauth2/token", "/oauth2/exchange":
@@ -322,6 +333,8 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { a.Registries.RunGC(gcCtx, gcInterval); close(gcDone) }()
 	reconcileDone := make(chan struct{})
 	go func() { a.ContainerGroups.Run(gcCtx); close(reconcileDone) }()
+	tasksDone := make(chan struct{})
+	go func() { a.Tasks.Run(gcCtx); close(tasksDone) }()
 	a.logger.InfoContext(ctx, "cerulean serving", "addr", a.Addr().String(), "data_dir", a.cfg.DataDir,
 		"registry_domain", a.cfg.RegistryDomain, "ca_file", a.tls.CAFile)
 
@@ -337,6 +350,7 @@ func (a *App) Run(ctx context.Context) error {
 	stopGC()
 	<-gcDone
 	<-reconcileDone
+	<-tasksDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -394,7 +408,7 @@ func loginHosts(listenHost string, addr net.Addr, azureHostnames bool) []string 
 // reaches Cerulean with a hosts entry for that one name. Covering it grants
 // nothing new: whoever trusts the local CA trusts every name it signs.
 func certNames(host string, cfg config.Config) []string {
-	names := []string{"localhost", cfg.RegistryDomain, "*." + cfg.RegistryDomain, "login.microsoftonline.com"}
+	names := []string{"localhost", cfg.RegistryDomain, "*." + cfg.RegistryDomain, "login.microsoftonline.com", BlobHost(cfg)}
 	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
 		names = append(names, host)
 	}

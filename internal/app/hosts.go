@@ -57,8 +57,11 @@ func ReadHosts(ctx context.Context, cfg config.Config) (Hosts, error) {
 	defer func() { _ = st.Close() }()
 
 	var h Hosts
+	// Azure's names and ACR Tasks' blob host (uploads and logs; tasks.go).
 	if cfg.AzureHostnames {
-		h.Entries = append(h.Entries, HostsEntry{IP: ip, Names: slices.Clone(config.AzureHosts)})
+		h.Entries = append(h.Entries, HostsEntry{IP: ip, Names: append(slices.Clone(config.AzureHosts), BlobHost(cfg))})
+	} else {
+		h.Entries = append(h.Entries, HostsEntry{IP: ip, Names: []string{BlobHost(cfg)}})
 	}
 	regs, err := storedLoginServers(ctx, st)
 	if err != nil {

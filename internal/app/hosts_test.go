@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,7 @@ func TestReadHosts(t *testing.T) {
 		LogLevel: "info", InstancesDomain: "aci.test", Runtime: "runc"}
 	lo := netip.MustParseAddr("127.0.0.1")
 	want := []HostsEntry{
+		{lo, []string{"cerulean.blob.azurecr.localhost"}},
 		{lo, []string{"alphareg.azurecr.localhost"}},
 		{lo, []string{"zetareg.azurecr.localhost"}},
 		{netip.MustParseAddr("127.1.0.3"), []string{"api.westeurope.aci.test"}},
@@ -78,7 +80,7 @@ func TestReadHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(h.Entries[0], HostsEntry{lo, config.AzureHosts}) || len(h.Entries) != len(want)+1 {
+	if !reflect.DeepEqual(h.Entries[0], HostsEntry{lo, append(slices.Clone(config.AzureHosts), "cerulean.blob.core.windows.net")}) || len(h.Entries) != len(want) {
 		t.Fatalf("with Azure's names: %v", h.Entries)
 	}
 	// The server still serves its registries under azurecr.localhost.

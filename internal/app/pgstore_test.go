@@ -110,7 +110,10 @@ func TestPostgresReadHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []HostsEntry{{netip.MustParseAddr("127.0.0.1"), []string{"pgreg.azurecr.localhost"}}}
+	want := []HostsEntry{
+		{netip.MustParseAddr("127.0.0.1"), []string{"cerulean.blob.azurecr.localhost"}},
+		{netip.MustParseAddr("127.0.0.1"), []string{"pgreg.azurecr.localhost"}},
+	}
 	if !reflect.DeepEqual(h.Entries, want) {
 		t.Fatalf("entries %v, want %v", h.Entries, want)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/cerulean/cerulean/internal/rbac"
 	"github.com/cerulean/cerulean/internal/registry"
 	"github.com/cerulean/cerulean/internal/resource"
+	"github.com/cerulean/cerulean/internal/task"
 )
 
 // Store is a metadata backend.
@@ -18,5 +19,6 @@ type Store interface {
 	Resources() resource.Store
 	Registry() registry.Store
 	ContainerGroups() containergroup.Store
+	Tasks() task.Store
 	Close() error
 }

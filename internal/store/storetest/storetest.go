@@ -91,6 +91,13 @@ var tests = []conformanceTest{
 	{"ServerHeartbeats", testServerHeartbeats},
 	{"ContainerGroupOwner", testContainerGroupOwner},
 	{"ContainerGroupClaimRace", testContainerGroupClaimRace},
+	{"TaskRunSeq", testTaskRunSeq},
+	{"TaskRunSeqConcurrent", testTaskRunSeqConcurrent},
+	{"TaskRunRoundTrip", testTaskRunRoundTrip},
+	{"TaskRunList", testTaskRunList},
+	{"TaskLog", testTaskLog},
+	{"TaskSources", testTaskSources},
+	{"TaskRegistryDeleteCascades", testTaskRegistryDeleteCascades},
 }
 
 // Run runs every conformance test as a named subtest, each on a fresh store.
