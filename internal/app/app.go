@@ -25,9 +25,11 @@ import (
 	"github.com/cerulean/cerulean/internal/config"
 	"github.com/cerulean/cerulean/internal/containergroup"
 	"github.com/cerulean/cerulean/internal/identity"
+	"github.com/cerulean/cerulean/internal/image"
 	"github.com/cerulean/cerulean/internal/rbac"
 	"github.com/cerulean/cerulean/internal/registry"
 	"github.com/cerulean/cerulean/internal/resource"
+	"github.com/cerulean/cerulean/internal/runner"
 	"github.com/cerulean/cerulean/internal/sealbox"
 	"github.com/cerulean/cerulean/internal/server"
 	"github.com/cerulean/cerulean/internal/server/acrtoken"
@@ -56,6 +58,15 @@ type App struct {
 	sealers  map[string]*sealbox.Box // by shared secret name (secrets.go)
 	handler  http.Handler
 	listener net.Listener
+
+	// What container groups and image builds share on this machine
+	// (instances.go): the image cache, the transport it reaches
+	// registries with, and the runner — nil, with the reason, where
+	// containers cannot run.
+	images        *image.Cache
+	registryRT    http.RoundTripper
+	runner        *runner.Runner
+	runnerMissing string
 
 	Identity        *identity.Service
 	RBAC            *rbac.Service

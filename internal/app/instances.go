@@ -30,28 +30,33 @@ func (a *App) instances(listen net.Addr) error {
 	if err != nil {
 		return fmt.Errorf("instances sealing key: %w", err)
 	}
+	a.registryRT = imageTransport(listenAddr, a.tls.CAPEM, a.cfg.RegistryDomain, a.Registries)
 	images, err := image.New(image.Config{
 		Dir:       filepath.Join(a.cfg.DataDir, "images"),
-		Transport: imageTransport(listenAddr, a.tls.CAPEM, a.cfg.RegistryDomain, a.Registries),
+		Transport: a.registryRT,
 		Logger:    a.logger.With("component", "images"),
 	})
 	if err != nil {
 		return fmt.Errorf("image cache: %w", err)
 	}
-	var run containergroup.Runner = unavailableRunner{"running containers needs root (namespaces, cgroups and overlay mounts)"}
+	a.images = images
+	var run containergroup.Runner
+	a.runnerMissing = "running containers needs root (namespaces, cgroups and overlay mounts)"
 	if os.Geteuid() == 0 {
 		r, err := runner.New(runner.Config{
 			Dir: filepath.Join(a.cfg.DataDir, "instances"), Runtime: a.cfg.Runtime,
 			Logger: a.logger.With("component", "runner"),
 		})
 		if err != nil {
-			run = unavailableRunner{err.Error()}
+			a.runnerMissing = err.Error()
 		} else {
+			a.runner, a.runnerMissing = r, ""
 			run = r
 		}
 	}
-	if u, ok := run.(unavailableRunner); ok {
-		a.logger.Warn("container groups cannot run on this machine", "reason", u.reason)
+	if a.runner == nil {
+		run = unavailableRunner{a.runnerMissing}
+		a.logger.Warn("container groups and image builds cannot run on this machine", "reason", a.runnerMissing)
 	}
 	id, err := serverID(a.cfg.DataDir)
 	if err != nil {

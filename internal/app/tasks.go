@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cerulean/cerulean/internal/atomicfile"
+	"github.com/cerulean/cerulean/internal/build"
 	"github.com/cerulean/cerulean/internal/config"
 	"github.com/cerulean/cerulean/internal/errdefs"
 	"github.com/cerulean/cerulean/internal/registry"
@@ -99,10 +100,14 @@ func (a *App) tasks(ctx context.Context, signer *token.Signer) error {
 	if err := os.MkdirAll(workDir, 0o700); err != nil {
 		return fmt.Errorf("tasks work dir: %w", err)
 	}
+	builder, err := a.taskBuilder()
+	if err != nil {
+		return err
+	}
 	tokens := acrtoken.New(acrtoken.Config{Logger: a.logger, Identity: a.Identity, RBAC: a.RBAC, Registries: a.Registries, Signer: signer})
 	a.Tasks = task.NewService(task.Config{
 		Store: a.store.Tasks(), Blobs: a.blobs, Registries: a.Registries,
-		Builder:     a.taskBuilder(),
+		Builder:     builder,
 		Credentials: taskCredentials{registries: a.Registries, tokens: tokens},
 		Cluster:     taskCluster{a: a},
 		ServerID:    a.ContainerGroups.ServerID(), WorkDir: workDir, SASKey: key,
@@ -111,15 +116,30 @@ func (a *App) tasks(ctx context.Context, signer *token.Signer) error {
 	return nil
 }
 
-// taskBuilder is the builder of ACR Tasks' runs.
-// TODO(lead): wire internal/build's Builder here once merged.
-func (a *App) taskBuilder() task.Builder { return unavailableBuilder{} }
+// taskBuilder is the builder of ACR Tasks' runs: Dockerfile builds whose
+// RUN steps the container runner executes, with base images from the
+// container groups' image cache. Where containers cannot run, every run
+// fails with the reason.
+func (a *App) taskBuilder() (task.Builder, error) {
+	if a.runner == nil {
+		return unavailableBuilder{a.runnerMissing}, nil
+	}
+	b, err := build.New(build.Config{
+		Dir: filepath.Join(a.cfg.DataDir, "build"), Transport: a.registryRT,
+		Images: a.images, Executor: a.runner, Logger: a.logger.With("component", "build"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("image builder: %w", err)
+	}
+	return b, nil
+}
 
-// unavailableBuilder fails every run with the reason.
-type unavailableBuilder struct{}
+// unavailableBuilder fails every run with the reason this machine cannot
+// build.
+type unavailableBuilder struct{ reason string }
 
-func (unavailableBuilder) err() error {
-	return errdefs.New(errdefs.NotImplemented, "BuilderUnavailable", "This Cerulean server cannot build images or run commands.")
+func (u unavailableBuilder) err() error {
+	return errdefs.Newf(errdefs.NotImplemented, "BuilderUnavailable", "This Cerulean server cannot build images or run commands: %s.", u.reason)
 }
 
 func (u unavailableBuilder) Build(context.Context, task.BuildRequest) (task.BuildResult, error) {
