@@ -118,15 +118,17 @@ func (a *App) tasks(ctx context.Context, signer *token.Signer) error {
 
 // taskBuilder is the builder of ACR Tasks' runs: Dockerfile builds whose
 // RUN steps the container runner executes, with base images from the
-// container groups' image cache. Where containers cannot run, every run
-// fails with the reason.
+// container groups' image cache. Where containers cannot run, builds
+// without RUN (FROM scratch, COPY, metadata) still work and a RUN fails
+// with the reason.
 func (a *App) taskBuilder() (task.Builder, error) {
-	if a.runner == nil {
-		return unavailableBuilder{a.runnerMissing}, nil
+	var exec task.Executor = unavailableExecutor{a.runnerMissing}
+	if a.runner != nil {
+		exec = a.runner
 	}
 	b, err := build.New(build.Config{
 		Dir: filepath.Join(a.cfg.DataDir, "build"), Transport: a.registryRT,
-		Images: a.images, Executor: a.runner, Logger: a.logger.With("component", "build"),
+		Images: a.images, Executor: exec, Logger: a.logger.With("component", "build"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("image builder: %w", err)
@@ -134,18 +136,14 @@ func (a *App) taskBuilder() (task.Builder, error) {
 	return b, nil
 }
 
-// unavailableBuilder fails every run with the reason this machine cannot
-// build.
-type unavailableBuilder struct{ reason string }
+// unavailableExecutor refuses every RUN with the reason this machine
+// cannot run containers.
+type unavailableExecutor struct{ reason string }
 
-func (u unavailableBuilder) err() error {
-	return errdefs.Newf(errdefs.NotImplemented, "BuilderUnavailable", "This Cerulean server cannot build images or run commands: %s.", u.reason)
+func (u unavailableExecutor) Execute(context.Context, task.ExecRequest) (int, error) {
+	return 0, errdefs.Newf(errdefs.NotImplemented, "ContainerRuntimeUnavailable",
+		"This Cerulean server cannot run containers, so a build cannot RUN: %s.", u.reason)
 }
-
-func (u unavailableBuilder) Build(context.Context, task.BuildRequest) (task.BuildResult, error) {
-	return task.BuildResult{}, u.err()
-}
-func (u unavailableBuilder) RunCommand(context.Context, task.CommandRequest) error { return u.err() }
 
 // taskCredentials gives a run its caller's rights on this server's
 // registries: the null-GUID user and an ACR refresh token minted for the
