@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The seed scenario, written for `az`: identities and RBAC, then a private
-# registry that a service principal holding acrpush pushes an image to and
-# one holding acrpull reads from, and finally `az container create` running
+# registry whose image `az acr build` builds from a Dockerfile, that a
+# service principal holding acrpush pushes a copy to and one holding
+# acrpull reads from, and finally `az container create` running
 # that image with the acrpull principal's appId and password, and its logs.
 # Running containers needs root, runc and a static busybox (the image's
 # shell); without them the last step says so and is skipped. Run it against a running Cerulean
@@ -28,32 +29,29 @@ as_reader() { AZURE_CONFIG_DIR="$reader_dir" az "$@"; }
 as_pusher() { AZURE_CONFIG_DIR="$pusher_dir" az "$@"; }
 as_puller() { AZURE_CONFIG_DIR="$puller_dir" az "$@"; }
 
-# make_image DIR: a one-layer OCI image layout tagged v1, built with tar
-# and sha256sum only. It holds the host's static busybox, when there is one,
-# so that the image runs.
-make_image() {
-	local dir=$1 tmp layer config manifest
-	tmp=$(mktemp -d)
-	mkdir -p "$dir/blobs/sha256" "$tmp/root/bin"
-	printf 'hello from cerulean\n' >"$tmp/root/hello.txt"
+# make_context DIR: the build context of the scenario's image: a
+# Dockerfile and a root filesystem holding the host's static busybox, when
+# there is one, so that the image runs. Where containers run (root, runc),
+# the Dockerfile has a RUN step too.
+make_context() {
+	local dir=$1
+	mkdir -p "$dir/rootfs/bin"
+	printf 'hello from cerulean\n' >"$dir/rootfs/hello.txt"
 	# (ldd fails on a static binary: a dynamic busybox would not run alone.)
 	if [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; then
-		cp /bin/busybox "$tmp/root/bin/busybox"
-		for l in sh cat echo sleep hostname; do ln -s busybox "$tmp/root/bin/$l"; done
+		cp /bin/busybox "$dir/rootfs/bin/busybox"
+		for l in sh cat echo sleep hostname; do ln -s busybox "$dir/rootfs/bin/$l"; done
 	fi
-	tar --sort=name --mtime=@0 --owner=0 --group=0 -C "$tmp/root" -cf "$tmp/layer.tar" .
-	blob() { local d; d=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$dir/blobs/sha256/$d"; echo "sha256:$d $(stat -c %s "$1")"; }
-	read -r layer layer_size < <(blob "$tmp/layer.tar")
-	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh","-c","cat /hello.txt; echo running on $(hostname)"]},"rootfs":{"type":"layers","diff_ids":["%s"]}}' "$layer" >"$tmp/config.json"
-	read -r config config_size < <(blob "$tmp/config.json")
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s}]}' \
-		"$config" "$config_size" "$layer" "$layer_size" >"$tmp/manifest.json"
-	read -r manifest manifest_size < <(blob "$tmp/manifest.json")
-	printf '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}' \
-		"$manifest" "$manifest_size" >"$dir/index.json"
-	rm -rf "$tmp"
+	{
+		printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\n'
+		if runtime_available; then
+			printf 'RUN echo "built by az acr build" >> /hello.txt\n'
+		fi
+		printf 'CMD ["/bin/sh", "-c", "cat /hello.txt; echo running on $(hostname)"]\n'
+	} >"$dir/Dockerfile"
+	printf 'Dockerfile.*\n*.swp\n' >"$dir/.dockerignore"
 }
+runtime_available() { [ "$(id -u)" = 0 ] && command -v runc >/dev/null && [ -x /bin/busybox ]; }
 # expect_refusal WANT CMD...: CMD must fail and print WANT on stderr.
 expect_refusal() {
 	local want=$1 err
@@ -119,21 +117,25 @@ push_app_id=$(as_owner ad sp list --display-name "$registry-push-sp" --query "[]
 sp_passwd=$(as_owner ad sp create-for-rbac --name "$registry-pull-sp" --scopes "$acr_registry_id" --role acrpull --query password --output tsv)
 sp_app_id2=$(as_owner ad sp list --display-name "$registry-pull-sp" --query "[].appId" --output tsv)
 
-step "the acrpush principal pushes myimage:v1"
-make_image "$work/image"
+step "az acr build --registry $registry --image myimage:v1 (the Dockerfile: FROM scratch, COPY, RUN)"
+make_context "$work/context"
+as_owner acr build --registry "$registry" --image myimage:v1 "$work/context"
+[ "$(as_owner acr task list-runs --registry "$registry" --query "[0].status" -o tsv)" = Succeeded ] || fail "the build did not succeed"
+
+step "the acrpush principal pushes a copy, myimage:v1-copy"
 as_pusher login --service-principal -u "$push_app_id" -p "$push_passwd" --tenant "$tenant" --allow-no-subscriptions -o none
-as_pusher acr import --name "$registry" --source "oci-layout:$work/image:v1" --image myimage:v1
+as_pusher acr import --name "$registry" --source "$login_server/myimage:v1" --username "$push_app_id" --password "$push_passwd" --image myimage:v1-copy
 
 step "the acrpull principal reads it and may not change it"
 as_puller login --service-principal -u "$sp_app_id2" -p "$sp_passwd" --tenant "$tenant" --allow-no-subscriptions -o none
-[ "$(as_puller acr repository show-tags --name "$registry" --repository myimage --output tsv)" = "v1" ] || fail "myimage:v1 not visible to the acrpull principal"
+[ "$(as_puller acr repository show-tags --name "$registry" --repository myimage --output tsv | tr '\n' ' ')" = "v1 v1-copy " ] || fail "myimage:v1 and its copy are not visible to the acrpull principal"
 token=$(as_puller acr login --name "$registry" --expose-token --query accessToken --output tsv)
 [ -n "$token" ] || fail "no registry token for the acrpull principal"
 expect_refusal "authentication required" as_puller acr repository untag --name "$registry" --image myimage:v1
 printf 'image %s/myimage:v1 is ready for %s\n' "$login_server" "$sp_app_id2" >&2
 
 step "az container create --image $login_server/myimage:v1 with the acrpull principal's credentials"
-if [ "$(id -u)" != 0 ] || ! command -v runc >/dev/null || [ ! -x /bin/busybox ]; then
+if ! runtime_available; then
 	printf 'skipped: running containers needs root, runc and busybox-static (bash scripts/run.sh installs them as root)\n' >&2
 else
 	as_owner container create --resource-group "$group" --name mycontainer \
@@ -150,6 +152,7 @@ else
 	done
 	printf '%s\n' "$logs"
 	grep -q "hello from cerulean" <<<"$logs" || fail "the container's output is not in az container logs"
+	grep -q "built by az acr build" <<<"$logs" || fail "the image's RUN step left no trace in its output"
 	state=""
 	for _ in $(seq 1 100); do
 		state=$(as_owner container show --resource-group "$group" --name mycontainer --query "containers[0].instanceView.currentState.state" -o tsv)
