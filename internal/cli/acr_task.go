@@ -127,6 +127,23 @@ func acrTaskShowRunCommand() *command {
 	}
 }
 
+// az acr task cancel-run: like az, it prints nothing.
+func acrTaskCancelRunCommand() *command {
+	return &command{
+		path:         "acr task cancel-run",
+		short:        "Cancel a specified run of an Azure Container Registry.",
+		subscription: true,
+		args:         []*argDef{acrRegistryArg(), withRequired(argRunID), acrGroupArg(false)},
+		run: func(i *inv) (any, error) {
+			s, name, group, err := i.taskRegistry(taskNotSupported)
+			if err != nil {
+				return nil, err
+			}
+			return nil, s.arm().CancelRun(i.ctx, s.subscriptionID(), group, name, i.args.str("run_id"))
+		},
+	}
+}
+
 // az acr task logs.
 func acrTaskLogsCommand() *command {
 	return &command{

@@ -36,7 +36,6 @@ var azureOnly = []string{
 	"acr scope-map",
 	"acr show-endpoints",
 	"acr show-usage",
-	"acr task cancel-run",
 	"acr task create",
 	"acr task credential",
 	"acr task delete",

@@ -117,6 +117,7 @@ func commandTable() []*command {
 		acrRunCommand(),
 		acrTaskListRunsCommand(),
 		acrTaskShowRunCommand(),
+		acrTaskCancelRunCommand(),
 		acrTaskLogsCommand(),
 	}, containerCommands()...)
 }

@@ -319,6 +319,19 @@ func (a *ARM) waitAction(ctx context.Context, first *response) (*response, error
 	}
 }
 
+// CancelRun is POST …/registries/{name}/runs/{runId}/cancel (200, or 202
+// followed as the SDK's poller would).
+func (a *ARM) CancelRun(ctx context.Context, sub, group, name, runID string) error {
+	resp, err := a.send(ctx, http.MethodPost, a.tasksURL(sub, group, name, "runs/"+runID+"/cancel"), nil, http.StatusOK, http.StatusAccepted)
+	if err != nil {
+		return err
+	}
+	if resp.status == http.StatusAccepted {
+		_, err = a.waitAction(ctx, resp)
+	}
+	return err
+}
+
 // GetRun is GET …/registries/{name}/runs/{runId}.
 func (a *ARM) GetRun(ctx context.Context, sub, group, name, runID string) (Run, error) {
 	return armGet[Run](ctx, a, a.tasksURL(sub, group, name, "runs/"+runID))

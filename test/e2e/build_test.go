@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bufio"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,4 +123,66 @@ func hasLine(text, line string) bool {
 		}
 	}
 	return false
+}
+
+// TestAcrRunAndStreaming runs a command in a registry image with `az acr
+// run --cmd` (the registry's login done for it, $Registry expanded), and
+// checks that a build's log reaches the terminal while the build is still
+// running: the first line of a RUN that then waits is printed while `az
+// acr task list-runs` still says Running.
+func TestAcrRunAndStreaming(t *testing.T) {
+	e := newInstancesEnv(t)
+	e.push(t, "base/busybox:1", busyboxImage(t, "/bin/sh"))
+
+	out, errOut, code := e.az(t, "acr", "run", "-r", "mycontainerregistry", "--cmd", "$Registry/base/busybox:1 echo hello from acr run", "/dev/null")
+	if code != 0 || !hasLine(out, "hello from acr run") || !strings.Contains(errOut, "Queued a run with ID: ca1") {
+		t.Fatalf("az acr run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if _, _, code := e.az(t, "acr", "run", "-r", "mycontainerregistry", "--cmd", "$Registry/base/busybox:1 false", "/dev/null"); code == 0 {
+		t.Fatal("az acr run of a failing command exited 0")
+	}
+
+	dir := t.TempDir()
+	// The RUN waits until the test has seen its first line; nothing but
+	// the streamed log can tell it to go on, so the test cannot pass
+	// unless the log streams. It gives up after two minutes.
+	dockerfile := "FROM " + e.loginServer + "/base/busybox:1\n" +
+		"RUN echo first line && i=0 && while [ $i -lt 1200 ]; do i=$((i+1)); sleep 0.1; done && echo second line\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), filepath.Join(binaries(t), "az"), "acr", "build", "-r", "mycontainerregistry", "--no-push", dir)
+	cmd.Env = e.env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	seen := false
+	for sc.Scan() {
+		if strings.TrimRight(sc.Text(), "\r") == "first line" {
+			seen = true
+			break
+		}
+	}
+	if !seen {
+		t.Fatalf("the build's first RUN line never arrived (%v)", cmd.Wait())
+	}
+	status := e.mustAz(t, "acr", "task", "list-runs", "-r", "mycontainerregistry", "--top", "1", "--query", "[0].status", "-o", "tsv")
+	if status != "Running" {
+		t.Fatalf("the first RUN line arrived while the run was %q; it should stream while Running", status)
+	}
+	// Cancel the waiting build: the run ends Canceled and az stops.
+	runID := e.mustAz(t, "acr", "task", "list-runs", "-r", "mycontainerregistry", "--top", "1", "--query", "[0].runId", "-o", "tsv")
+	e.mustAz(t, "acr", "task", "cancel-run", "-r", "mycontainerregistry", "--run-id", runID)
+	_, _ = io.Copy(io.Discard, stdout)
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("az acr build of a canceled run exited 0")
+	}
+	if got := e.mustAz(t, "acr", "task", "show-run", "-r", "mycontainerregistry", "--run-id", runID, "--query", "status", "-o", "tsv"); got != "Canceled" {
+		t.Fatalf("status after cancel-run: %q", got)
+	}
 }
