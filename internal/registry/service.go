@@ -77,6 +77,9 @@ type Service struct {
 	// per digest, so that collection never deletes a blob a push is about
 	// to link.
 	digests *keyLock
+
+	// manifests keeps manifest bytes by digest (manifestcache.go).
+	manifests manifestBodies
 }
 
 // NewService returns a Service.

@@ -23,8 +23,9 @@ import (
 type registryStore struct{ s *Store }
 
 var (
-	_ registry.Store      = registryStore{}
-	_ registry.LinkFinder = registryStore{}
+	_ registry.Store            = registryStore{}
+	_ registry.LinkFinder       = registryStore{}
+	_ registry.ManifestResolver = registryStore{}
 )
 
 // Registry returns the container registry store.

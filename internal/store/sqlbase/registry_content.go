@@ -1,6 +1,7 @@
 package sqlbase
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -61,6 +62,60 @@ func getManifest(ctx context.Context, q querier, reg, repo string, d digest.Dige
 		return registry.Manifest{}, errdefs.Internalf(err, "store: get manifest")
 	}
 	return m, nil
+}
+
+// resolveByTag and resolveByDigest are ResolveManifest's queries: a
+// manifest GET's tag, manifest and repository rows in one statement.
+const (
+	resolvedManifestColumns = `SELECT m.registry_key, m.repository, m.digest, m.media_type, m.artifact_type,
+	m.config_media_type, m.size, m.subject, m.annotations, m.blobs, m.children, m.architecture, m.os, m.delete_enabled,
+	m.write_enabled, m.read_enabled, m.list_enabled, m.created_at, m.updated_at, r.delete_enabled, r.write_enabled,
+	r.read_enabled, r.list_enabled`
+	resolveByTag = resolvedManifestColumns + `, t.delete_enabled, t.write_enabled, t.read_enabled, t.list_enabled
+	FROM tags t
+	JOIN manifests m ON m.registry_key = t.registry_key AND m.repository = t.repository AND m.digest = t.digest
+	JOIN repositories r ON r.registry_key = t.registry_key AND r.name = t.repository
+	WHERE t.registry_key = ? AND t.repository = ? AND t.name = ?`
+	resolveByDigest = resolvedManifestColumns + `
+	FROM manifests m
+	JOIN repositories r ON r.registry_key = m.registry_key AND r.name = m.repository
+	WHERE m.registry_key = ? AND m.repository = ? AND m.digest = ?`
+)
+
+// resolvedScanner splits one row of resolveByTag or resolveByDigest into
+// scanManifest's columns and the attributes after them.
+type resolvedScanner struct {
+	row   *sql.Row
+	extra []any
+}
+
+func (r resolvedScanner) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
+
+// ResolveManifest reads a manifest by tag (or by digest when tag is "")
+// with its repository's and tag's attributes, in one query.
+func (st registryStore) ResolveManifest(ctx context.Context, reg, repo, tag string, d digest.Digest) (registry.ResolvedManifest, error) {
+	var (
+		out    registry.ResolvedManifest
+		ra, ta = &out.RepositoryAttributes, &registry.Attributes{}
+		extra  = []any{&ra.DeleteEnabled, &ra.WriteEnabled, &ra.ReadEnabled, &ra.ListEnabled}
+		row    *sql.Row
+	)
+	if tag != "" {
+		extra = append(extra, &ta.DeleteEnabled, &ta.WriteEnabled, &ta.ReadEnabled, &ta.ListEnabled)
+		out.TagAttributes = ta
+		row = st.s.q.QueryRowContext(ctx, resolveByTag, key(reg), repo, tag)
+	} else {
+		row = st.s.q.QueryRowContext(ctx, resolveByDigest, key(reg), repo, string(d))
+	}
+	m, err := scanManifest(resolvedScanner{row, extra})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return registry.ResolvedManifest{}, errNotFound("manifest %s not found in repository '%s'", cmp.Or(tag, string(d)), repo)
+	case err != nil:
+		return registry.ResolvedManifest{}, errdefs.Internalf(err, "store: resolve manifest")
+	}
+	out.Manifest = m
+	return out, nil
 }
 
 // firstMissing returns the first of a JSON list of digests that the

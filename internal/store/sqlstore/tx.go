@@ -27,6 +27,14 @@ const maxStmts = 256
 // first use, or nil when the cache is full. Preparing is most of the cost of
 // a simple query on SQLite.
 func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	// Every query of every request passes here: the read lock lets them
+	// find their statement in parallel.
+	s.mu.RLock()
+	st, ok := s.stmts[query]
+	s.mu.RUnlock()
+	if ok {
+		return st, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st, ok := s.stmts[query]; ok {

@@ -76,6 +76,7 @@ var tests = []conformanceTest{
 	{"RegistryGroupDeleteCascades", testRegistryGroupDeleteCascades},
 	{"RegistryRepositories", testRegistryRepositories},
 	{"RegistryManifestRoundTrip", testManifestRoundTrip},
+	{"RegistryResolveManifest", testResolveManifest},
 	{"RegistryManifestPutAtomic", testManifestPutAtomic},
 	{"RegistryTags", testTags},
 	{"RegistryReferrers", testReferrers},
