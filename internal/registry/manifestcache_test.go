@@ -6,6 +6,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/cerulean/cerulean/internal/blob"
+	"github.com/cerulean/cerulean/internal/errdefs"
 	"github.com/cerulean/cerulean/internal/registry"
 )
 
@@ -22,9 +24,9 @@ func TestGetManifestSeesOtherServers(t *testing.T) {
 	off, on := new(bool), new(bool)
 	*on = true
 
-	get := func(ref string) (registry.Manifest, []byte, error) {
+	// read reads a GET's bytes and checks them against the manifest.
+	read := func(m registry.Manifest, rd blob.Reader, err error) (registry.Manifest, []byte, error) {
 		t.Helper()
-		m, rd, err := a.GetManifest(ctx, regName, "app", ref)
 		if err != nil {
 			return m, nil, err
 		}
@@ -34,17 +36,35 @@ func TestGetManifestSeesOtherServers(t *testing.T) {
 			t.Fatal(err)
 		}
 		if digest.FromBytes(body) != m.Digest || int64(len(body)) != m.Size || rd.Size() != m.Size {
-			t.Fatalf("GET %s: %d bytes of digest %s, manifest %s of %d bytes", ref, len(body), digest.FromBytes(body), m.Digest, m.Size)
+			t.Fatalf("%d bytes of digest %s, manifest %s of %d bytes", len(body), digest.FromBytes(body), m.Digest, m.Size)
 		}
 		return m, body, nil
 	}
 
+	// get GETs ref through server A both ways a GET may take — the
+	// service's GetManifest and the data plane's LookupManifest and
+	// GetLookedUpManifest (one store query) — which must agree.
+	get := func(ref string) (registry.Manifest, []byte, error) {
+		t.Helper()
+		m, body, err := read(a.GetManifest(ctx, regName, "app", ref))
+		reg, l, lerr := a.LookupManifest(ctx, "MyRegistry."+domain+":8443", "app", ref)
+		if lerr != nil || reg.Name != e.reg.Name {
+			t.Fatalf("LookupManifest: %v %v", reg.Name, lerr)
+		}
+		m2, body2, err2 := read(a.GetLookedUpManifest(ctx, l))
+		if m.Digest != m2.Digest || string(body) != string(body2) || (err == nil) != (err2 == nil) || err != nil && errdefs.As(err).Reason != errdefs.As(err2).Reason {
+			t.Fatalf("GET %s: GetManifest %s %v, LookupManifest %s %v", ref, m.Digest, err, m2.Digest, err2)
+		}
+		return m, body, err
+	}
 	m1 := e.pushImage("app", "v1", content(1))
 	for range 2 { // the second GET is served from memory
 		if m, _, err := get("v1"); err != nil || m.Digest != m1.Digest {
 			t.Fatalf("GET v1: %v %v, want %s", m.Digest, err, m1.Digest)
 		}
 	}
+	_, _, err := a.LookupManifest(ctx, "nope."+domain, "app", "v1")
+	mustReason(t, err, registry.ErrRegistryNotFound.Reason, "LookupManifest of a missing registry")
 
 	body2 := e.image("app", "arm64", content(2))
 	if _, err := b.PutManifest(ctx, regName, "app", "v1", registry.MediaTypeOCIManifest, body2); err != nil {
@@ -54,7 +74,7 @@ func TestGetManifestSeesOtherServers(t *testing.T) {
 		t.Fatalf("GET v1 after B moved it: %s %v, want %s", m.Digest, err, digest.FromBytes(body2))
 	}
 
-	_, err := b.UpdateTag(ctx, regName, "app", "v1", registry.AttributesPatch{ReadEnabled: off})
+	_, err = b.UpdateTag(ctx, regName, "app", "v1", registry.AttributesPatch{ReadEnabled: off})
 	must(t, err)
 	_, _, err = get("v1")
 	mustReason(t, err, "DENIED", "GET v1 after B disabled reading the tag")

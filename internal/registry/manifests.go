@@ -119,15 +119,87 @@ func (s *Service) GetManifest(ctx context.Context, reg, repo, ref string) (Manif
 	if err != nil {
 		return Manifest{}, nil, err
 	}
-	rd, err := s.openManifest(ctx, m)
-	if isBlobErr(err, blob.ErrNotFound) {
-		s.log.ErrorContext(ctx, "manifest missing from the blob store", "registry", reg, "repository", repo, "digest", m.Digest.String())
-		return Manifest{}, nil, manifestUnknown(r)
+	return s.openResolved(ctx, reg, repo, r, m)
+}
+
+// RegistryManifestResolver is an optional Store extension: in one query,
+// ResolveRegistryManifest reads a registry by name (NotFound when there is
+// none) and what ResolveManifest reads in it; found is false when the tag,
+// the manifest or the repository is missing.
+type RegistryManifestResolver interface {
+	ResolveRegistryManifest(ctx context.Context, registry, repo, tag string, d digest.Digest) (reg Registry, m ResolvedManifest, found bool, err error)
+}
+
+// ManifestLookup is a manifest GET begun by LookupManifest: the request's
+// names and, when the store read them with the registry, the manifest's
+// rows. Nothing in it is checked or revealed until GetLookedUpManifest.
+type ManifestLookup struct {
+	reg, repo, ref string
+	res            *ResolvedManifest
+}
+
+// LookupManifest is the first half of a manifest GET on a login server:
+// it returns the registry host names, as ByLoginServer does, for the caller
+// to authorize the request against, and reads the rows GetLookedUpManifest
+// will check in the same store query when the store allows (the query is
+// most of a GET's cost). Only the registry's errors are returned here.
+func (s *Service) LookupManifest(ctx context.Context, host, repo, ref string) (Registry, ManifestLookup, error) {
+	l := ManifestLookup{repo: repo, ref: ref}
+	name := registryNameFromHost(host, s.domain)
+	rr, ok := s.store.(RegistryManifestResolver)
+	r, refErr := parseReference(ref)
+	if !ok || !ValidRegistryName(name) || ValidateRepository(repo) != nil || refErr != nil {
+		reg, err := s.ByLoginServer(ctx, host)
+		l.reg = reg.Name
+		return reg, l, err
 	}
+	reg, res, found, err := rr.ResolveRegistryManifest(ctx, name, repo, r.tag, r.digest)
+	if errdefs.IsKind(err, errdefs.NotFound) {
+		return Registry{}, l, ErrRegistryNotFound.WithMessage("registry '%s' not found", name).WithTarget(name)
+	}
+	if err != nil {
+		return Registry{}, l, err
+	}
+	l.reg = reg.Name
+	if found {
+		l.res = &res
+	}
+	return reg, l, nil
+}
+
+// GetLookedUpManifest finishes a manifest GET begun by LookupManifest,
+// with GetManifest's checks and answers; it reads the store again only
+// when something was missing (to tell what).
+func (s *Service) GetLookedUpManifest(ctx context.Context, l ManifestLookup) (Manifest, blob.Reader, error) {
+	if l.res == nil {
+		return s.GetManifest(ctx, l.reg, l.repo, l.ref)
+	}
+	r, err := parseReference(l.ref)
 	if err != nil {
 		return Manifest{}, nil, err
 	}
-	return m, rd, nil
+	m, err := checkResolved(*l.res, l.repo, r)
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	return s.openResolved(ctx, l.reg, l.repo, r, m)
+}
+
+// checkResolved checks that a resolved manifest, its tag (when ref is
+// one) and its repository may be read.
+func checkResolved(res ResolvedManifest, repo string, r reference) (Manifest, error) {
+	if err := readable("manifest "+string(res.Manifest.Digest), res.Manifest.Attributes); err != nil {
+		return Manifest{}, err
+	}
+	if res.TagAttributes != nil {
+		if err := readable("tag "+r.tag, *res.TagAttributes); err != nil {
+			return Manifest{}, err
+		}
+	}
+	if err := readable("repository "+repo, res.RepositoryAttributes); err != nil {
+		return Manifest{}, err
+	}
+	return res.Manifest, nil
 }
 
 // resolveReadable finds the manifest ref names and checks that it, the tag
@@ -137,18 +209,7 @@ func (s *Service) resolveReadable(ctx context.Context, reg, repo string, r refer
 		res, err := mr.ResolveManifest(ctx, reg, repo, r.tag, r.digest)
 		switch {
 		case err == nil:
-			if err := readable("manifest "+string(res.Manifest.Digest), res.Manifest.Attributes); err != nil {
-				return Manifest{}, err
-			}
-			if res.TagAttributes != nil {
-				if err := readable("tag "+r.tag, *res.TagAttributes); err != nil {
-					return Manifest{}, err
-				}
-			}
-			if err := readable("repository "+repo, res.RepositoryAttributes); err != nil {
-				return Manifest{}, err
-			}
-			return res.Manifest, nil
+			return checkResolved(res, repo, r)
 		case !errdefs.IsKind(err, errdefs.NotFound):
 			return Manifest{}, err
 		}
@@ -174,6 +235,19 @@ func (s *Service) resolveReadable(ctx context.Context, reg, repo string, r refer
 		return Manifest{}, err
 	}
 	return m, nil
+}
+
+// openResolved opens the bytes of m, which ref resolved to.
+func (s *Service) openResolved(ctx context.Context, reg, repo string, r reference, m Manifest) (Manifest, blob.Reader, error) {
+	rd, err := s.openManifest(ctx, m)
+	if isBlobErr(err, blob.ErrNotFound) {
+		s.log.ErrorContext(ctx, "manifest missing from the blob store", "registry", reg, "repository", repo, "digest", m.Digest.String())
+		return Manifest{}, nil, manifestUnknown(r)
+	}
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	return m, rd, nil
 }
 
 // openManifest opens m's bytes, from memory when they were read before.

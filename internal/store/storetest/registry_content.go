@@ -524,3 +524,49 @@ func testResolveManifest(t *testing.T, s store.Store) {
 	_, err = mr.ResolveManifest(ctx, "resolve", "app", "", dg("nope"))
 	mustKind(t, err, errdefs.NotFound, "ResolveManifest of a missing digest")
 }
+
+// testResolveRegistryManifest checks the optional one-query read of a
+// manifest GET with its registry against the separate reads it replaces.
+func testResolveRegistryManifest(t *testing.T, s store.Store) {
+	ctx, rs := t.Context(), s.Registry()
+	rr, ok := rs.(registry.RegistryManifestResolver)
+	if !ok {
+		t.Skip("the store has no RegistryManifestResolver")
+	}
+	mkRegistry(t, s, "ResolveBoth")
+	link(t, s, "resolveboth", "app", "config", "l1")
+	m := putManifest(t, s, newManifest("resolveboth", "app", "one", "config", "l1"), "v1")
+	want, err := rs.GetRegistry(ctx, "resolveboth")
+	must(t, err, "GetRegistry")
+
+	for _, c := range []struct {
+		what, repo, tag string
+		d               digest.Digest
+		found           bool
+	}{
+		{"by tag", "app", "v1", "", true},
+		{"by digest", "app", "", m.Digest, true},
+		{"missing tag", "app", "v2", "", false},
+		{"missing digest", "app", "", dg("nope"), false},
+		{"missing repository", "nope", "v1", "", false},
+		{"missing repository by digest", "nope", "", m.Digest, false},
+	} {
+		reg, res, found, err := rr.ResolveRegistryManifest(ctx, "RESOLVEBOTH", c.repo, c.tag, c.d)
+		must(t, err, "ResolveRegistryManifest "+c.what)
+		equalRegistry(t, "ResolveRegistryManifest "+c.what, reg, want)
+		if found != c.found {
+			t.Errorf("ResolveRegistryManifest %s: found %v", c.what, found)
+			continue
+		}
+		if !found {
+			continue
+		}
+		equalManifest(t, "ResolveRegistryManifest "+c.what, res.Manifest, m)
+		equal(t, "repository attributes "+c.what, res.RepositoryAttributes, registry.DefaultAttributes)
+		if (res.TagAttributes != nil) != (c.tag != "") || res.TagAttributes != nil && *res.TagAttributes != registry.DefaultAttributes {
+			t.Errorf("ResolveRegistryManifest %s: tag attributes %+v", c.what, res.TagAttributes)
+		}
+	}
+	_, _, _, err = rr.ResolveRegistryManifest(ctx, "nope", "app", "v1", "")
+	mustKind(t, err, errdefs.NotFound, "ResolveRegistryManifest of a missing registry")
+}

@@ -77,6 +77,7 @@ var tests = []conformanceTest{
 	{"RegistryRepositories", testRegistryRepositories},
 	{"RegistryManifestRoundTrip", testManifestRoundTrip},
 	{"RegistryResolveManifest", testResolveManifest},
+	{"RegistryResolveRegistryManifest", testResolveRegistryManifest},
 	{"RegistryManifestPutAtomic", testManifestPutAtomic},
 	{"RegistryTags", testTags},
 	{"RegistryReferrers", testReferrers},
