@@ -295,7 +295,7 @@ func TestBatchConnReadAhead(t *testing.T) {
 				if !c.buffering && bc.rbuf != nil {
 					t.Fatalf("read %d: a read-ahead buffer is held", i)
 				}
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				if err != nil {
