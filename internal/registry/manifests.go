@@ -82,8 +82,31 @@ func (s *Service) resolve(ctx context.Context, reg, repo string, ref reference) 
 	return m, tag, err
 }
 
+// ManifestResolver is an optional Store extension for the hottest read of
+// the data plane, a manifest GET: ResolveManifest reads, in one query, the
+// manifest a tag (when tag is not "") or a digest names in a repository,
+// with the attributes of the tag and of the repository. It fails with
+// NotFound when the tag, the manifest or the repository is missing;
+// GetManifest then asks again the long way, to tell which one it was.
+type ManifestResolver interface {
+	ResolveManifest(ctx context.Context, registry, repo, tag string, d digest.Digest) (ResolvedManifest, error)
+}
+
+// ResolvedManifest is a ManifestResolver's answer.
+type ResolvedManifest struct {
+	Manifest Manifest
+	// TagAttributes is nil when the manifest was resolved by digest.
+	TagAttributes *Attributes
+	// RepositoryAttributes are the repository's.
+	RepositoryAttributes Attributes
+}
+
 // GetManifest resolves ref (a tag or a digest) and opens the manifest's
-// bytes.
+// bytes. Every call reads the tag, manifest and repository rows from the
+// store (one query when the store is a ManifestResolver), so a tag moved,
+// a manifest deleted or an attribute changed — by any server sharing the
+// store — is seen by the next GET; only the bytes, immutable under their
+// digest, may come from memory.
 func (s *Service) GetManifest(ctx context.Context, reg, repo, ref string) (Manifest, blob.Reader, error) {
 	if err := ValidateRepository(repo); err != nil {
 		return Manifest{}, nil, err
@@ -92,26 +115,131 @@ func (s *Service) GetManifest(ctx context.Context, reg, repo, ref string) (Manif
 	if err != nil {
 		return Manifest{}, nil, err
 	}
-	m, tag, err := s.resolve(ctx, reg, repo, r)
+	m, err := s.resolveReadable(ctx, reg, repo, r)
 	if err != nil {
 		return Manifest{}, nil, err
 	}
-	if err := readable("manifest "+string(m.Digest), m.Attributes); err != nil {
+	return s.openResolved(ctx, reg, repo, r, m)
+}
+
+// RegistryManifestResolver is an optional Store extension: in one query,
+// ResolveRegistryManifest reads a registry by name (NotFound when there is
+// none) and what ResolveManifest reads in it; found is false when the tag,
+// the manifest or the repository is missing.
+type RegistryManifestResolver interface {
+	ResolveRegistryManifest(ctx context.Context, registry, repo, tag string, d digest.Digest) (reg Registry, m ResolvedManifest, found bool, err error)
+}
+
+// ManifestLookup is a manifest GET begun by LookupManifest: the request's
+// names and, when the store read them with the registry, the manifest's
+// rows. Nothing in it is checked or revealed until GetLookedUpManifest.
+type ManifestLookup struct {
+	reg, repo, ref string
+	res            *ResolvedManifest
+}
+
+// LookupManifest is the first half of a manifest GET on a login server:
+// it returns the registry host names, as ByLoginServer does, for the caller
+// to authorize the request against, and reads the rows GetLookedUpManifest
+// will check in the same store query when the store allows (the query is
+// most of a GET's cost). Only the registry's errors are returned here.
+func (s *Service) LookupManifest(ctx context.Context, host, repo, ref string) (Registry, ManifestLookup, error) {
+	l := ManifestLookup{repo: repo, ref: ref}
+	name := registryNameFromHost(host, s.domain)
+	rr, ok := s.store.(RegistryManifestResolver)
+	r, refErr := parseReference(ref)
+	if !ok || !ValidRegistryName(name) || ValidateRepository(repo) != nil || refErr != nil {
+		reg, err := s.ByLoginServer(ctx, host)
+		l.reg = reg.Name
+		return reg, l, err
+	}
+	reg, res, found, err := rr.ResolveRegistryManifest(ctx, name, repo, r.tag, r.digest)
+	if errdefs.IsKind(err, errdefs.NotFound) {
+		return Registry{}, l, ErrRegistryNotFound.WithMessage("registry '%s' not found", name).WithTarget(name)
+	}
+	if err != nil {
+		return Registry{}, l, err
+	}
+	l.reg = reg.Name
+	if found {
+		l.res = &res
+	}
+	return reg, l, nil
+}
+
+// GetLookedUpManifest finishes a manifest GET begun by LookupManifest,
+// with GetManifest's checks and answers; it reads the store again only
+// when something was missing (to tell what).
+func (s *Service) GetLookedUpManifest(ctx context.Context, l ManifestLookup) (Manifest, blob.Reader, error) {
+	if l.res == nil {
+		return s.GetManifest(ctx, l.reg, l.repo, l.ref)
+	}
+	r, err := parseReference(l.ref)
+	if err != nil {
 		return Manifest{}, nil, err
+	}
+	m, err := checkResolved(*l.res, l.repo, r)
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	return s.openResolved(ctx, l.reg, l.repo, r, m)
+}
+
+// checkResolved checks that a resolved manifest, its tag (when ref is
+// one) and its repository may be read.
+func checkResolved(res ResolvedManifest, repo string, r reference) (Manifest, error) {
+	if err := readable("manifest "+string(res.Manifest.Digest), res.Manifest.Attributes); err != nil {
+		return Manifest{}, err
+	}
+	if res.TagAttributes != nil {
+		if err := readable("tag "+r.tag, *res.TagAttributes); err != nil {
+			return Manifest{}, err
+		}
+	}
+	if err := readable("repository "+repo, res.RepositoryAttributes); err != nil {
+		return Manifest{}, err
+	}
+	return res.Manifest, nil
+}
+
+// resolveReadable finds the manifest ref names and checks that it, the tag
+// (when ref is one) and the repository may be read.
+func (s *Service) resolveReadable(ctx context.Context, reg, repo string, r reference) (Manifest, error) {
+	if mr, ok := s.store.(ManifestResolver); ok {
+		res, err := mr.ResolveManifest(ctx, reg, repo, r.tag, r.digest)
+		switch {
+		case err == nil:
+			return checkResolved(res, repo, r)
+		case !errdefs.IsKind(err, errdefs.NotFound):
+			return Manifest{}, err
+		}
+		// Something is missing: the long way below names what.
+	}
+	m, tag, err := s.resolve(ctx, reg, repo, r)
+	if err != nil {
+		return Manifest{}, err
+	}
+	if err := readable("manifest "+string(m.Digest), m.Attributes); err != nil {
+		return Manifest{}, err
 	}
 	if tag != nil {
 		if err := readable("tag "+tag.Name, tag.Attributes); err != nil {
-			return Manifest{}, nil, err
+			return Manifest{}, err
 		}
 	}
 	rp, err := s.store.GetRepository(ctx, reg, repo)
 	if err != nil {
-		return Manifest{}, nil, err
+		return Manifest{}, err
 	}
 	if err := readable("repository "+repo, rp.Attributes); err != nil {
-		return Manifest{}, nil, err
+		return Manifest{}, err
 	}
-	rd, err := s.blobs.Open(ctx, m.Digest)
+	return m, nil
+}
+
+// openResolved opens the bytes of m, which ref resolved to.
+func (s *Service) openResolved(ctx context.Context, reg, repo string, r reference, m Manifest) (Manifest, blob.Reader, error) {
+	rd, err := s.openManifest(ctx, m)
 	if isBlobErr(err, blob.ErrNotFound) {
 		s.log.ErrorContext(ctx, "manifest missing from the blob store", "registry", reg, "repository", repo, "digest", m.Digest.String())
 		return Manifest{}, nil, manifestUnknown(r)
@@ -120,6 +248,30 @@ func (s *Service) GetManifest(ctx context.Context, reg, repo, ref string) (Manif
 		return Manifest{}, nil, err
 	}
 	return m, rd, nil
+}
+
+// openManifest opens m's bytes, from memory when they were read before.
+// Small manifests are read whole and verified against their digest before
+// they are remembered.
+func (s *Service) openManifest(ctx context.Context, m Manifest) (blob.Reader, error) {
+	if b, ok := s.manifests.get(m.Digest); ok && int64(len(b)) == m.Size {
+		return memBlob{bytes.NewReader(b)}, nil
+	}
+	rd, err := s.blobs.Open(ctx, m.Digest)
+	if err != nil || m.Size > maxCachedManifest || m.Size < 0 {
+		return rd, err
+	}
+	defer func() { _ = rd.Close() }()
+	b := make([]byte, m.Size)
+	if _, err := io.ReadFull(rd, b); err != nil {
+		return nil, errdefs.Internalf(err, "registry: read manifest %s", m.Digest)
+	}
+	if m.Digest.Validate() == nil && m.Digest.Algorithm().FromBytes(b) == m.Digest {
+		s.manifests.put(m.Digest, b)
+	} else {
+		s.log.ErrorContext(ctx, "manifest bytes do not match their digest", "digest", m.Digest.String())
+	}
+	return memBlob{bytes.NewReader(b)}, nil
 }
 
 // PutManifest validates a manifest and stores it under its digest, and

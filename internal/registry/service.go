@@ -82,6 +82,9 @@ type Service struct {
 	digests *lockSet
 	// gc elects the server that runs periodic collection (RunGC).
 	gc *lockSet
+
+	// manifests keeps manifest bytes by digest (manifestcache.go).
+	manifests manifestBodies
 }
 
 // NewService returns a Service.

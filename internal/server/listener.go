@@ -239,12 +239,67 @@ func (c *repairConn) Write(p []byte) (int, error) {
 // batchSize, which spares a large response most of its system calls. Any
 // write outside a batch (the handshake, alerts) goes out at once, and a
 // batch is flushed before its Write returns, so nothing is ever held back.
+//
+// Reads are the mirror image: TLS reads about one record per system call,
+// which on a push (a layer streaming in) is most of the call's cost after
+// SHA-256 and AES. While data streams in — the last read filled the
+// buffer it was given — reads go through a read-ahead buffer of
+// readAheadSize that takes in many records per call; once a read comes
+// back short (the socket is drained), the buffer goes back to its pool and
+// the next read is direct again, so an idle connection waits holding none.
 type batchConn struct {
 	net.Conn
 	mu    sync.Mutex
 	depth int     // batches in progress
 	buf   *[]byte // records waiting, nil when none
 	err   error   // a failed flush: the batch's records are lost
+
+	// The read side, used by one reader at a time (tls.Conn serializes
+	// its reads).
+	rbuf      *[]byte // read ahead, rbuf[r:w] unread; nil when none
+	r, w      int
+	rerr      error // the error that ended the last read ahead, after rbuf
+	streaming bool  // the last read filled its buffer: more is waiting
+}
+
+const readAheadSize = 256 << 10
+
+var readAheadBuffers = sync.Pool{New: func() any {
+	b := make([]byte, readAheadSize)
+	return &b
+}}
+
+func (c *batchConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.rbuf != nil {
+		n := copy(p, (*c.rbuf)[c.r:c.w])
+		c.r += n
+		if c.r == c.w {
+			readAheadBuffers.Put(c.rbuf)
+			c.rbuf = nil
+		}
+		return n, nil
+	}
+	if err := c.rerr; err != nil {
+		c.rerr = nil
+		return 0, err
+	}
+	if !c.streaming || len(p) >= readAheadSize {
+		n, err := c.Conn.Read(p)
+		c.streaming = err == nil && n == len(p)
+		return n, err
+	}
+	b := readAheadBuffers.Get().(*[]byte)
+	n, err := c.Conn.Read(*b)
+	c.streaming = err == nil && n == len(*b)
+	if n == 0 {
+		readAheadBuffers.Put(b)
+		return 0, err
+	}
+	c.rbuf, c.r, c.w, c.rerr = b, 0, n, err
+	return c.Read(p)
 }
 
 const batchSize = 256 << 10

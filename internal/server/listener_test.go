@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -238,5 +239,81 @@ func TestTLSListenerOverTLS(t *testing.T) {
 	}
 	if status, _ := do("r.registry.test", "GET /a?f=x eq 'y' HTTP/1.1\r\nHost: r.registry.test\r\n\r\n"); status != http.StatusBadRequest {
 		t.Errorf("exempt host: %d, want net/http's 400 for an unrepaired line", status)
+	}
+}
+
+// scriptConn serves data in reads of at most chunk bytes, then io.EOF.
+type scriptConn struct {
+	net.Conn
+	data  []byte
+	chunk int
+	reads int
+}
+
+func (s *scriptConn) Read(p []byte) (int, error) {
+	s.reads++
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), s.chunk)], s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+// TestBatchConnReadAhead reads streams through batchConn with TLS-like
+// buffer sizes: the bytes and the final EOF come through unchanged; a
+// stream arriving faster than it is read takes far fewer reads of the
+// socket; one that arrives in short reads (the socket drained each time)
+// is read directly, holding no read-ahead buffer between reads.
+func TestBatchConnReadAhead(t *testing.T) {
+	data := make([]byte, 4<<20+12345)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	for _, c := range []struct {
+		name      string
+		chunk     int // what the socket has each time it is read
+		sizes     []int
+		maxReads  int
+		buffering bool
+	}{
+		{"streaming, record-sized reads", 1 << 20, []int{16<<10 + 5, 517, 16 << 10}, 40, true},
+		{"streaming, one-byte reads", 1 << 20, []int{1}, 40, true},
+		{"streaming, reads larger than the read ahead", 1 << 20, []int{readAheadSize + 1}, 20, false},
+		{"drained each time", 1000, []int{16 << 10}, len(data)/1000 + 2, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sc := &scriptConn{data: data, chunk: c.chunk}
+			bc := &batchConn{Conn: sc}
+			var got []byte
+			buffered := false
+			for i := 0; ; i++ {
+				p := make([]byte, c.sizes[i%len(c.sizes)])
+				n, err := bc.Read(p)
+				got = append(got, p[:n]...)
+				buffered = buffered || bc.rbuf != nil
+				if !c.buffering && bc.rbuf != nil {
+					t.Fatalf("read %d: a read-ahead buffer is held", i)
+				}
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, data) {
+				t.Fatalf("read %d bytes, not the %d sent", len(got), len(data))
+			}
+			if sc.reads > c.maxReads {
+				t.Errorf("%d reads of the socket, want at most %d", sc.reads, c.maxReads)
+			}
+			if buffered != c.buffering {
+				t.Errorf("read ahead used: %v, want %v", buffered, c.buffering)
+			}
+			if bc.rbuf != nil {
+				t.Error("a read-ahead buffer is held at the end")
+			}
+		})
 	}
 }

@@ -36,7 +36,8 @@ type Proxy struct {
 	mu   sync.RWMutex
 	down []bool
 
-	rp *httputil.ReverseProxy
+	rp        *httputil.ReverseProxy
+	transport *http.Transport
 }
 
 // New returns a proxy to the HTTPS backends (host:port), trusting roots
@@ -61,6 +62,7 @@ func New(backends []string, roots *x509.CertPool) (*Proxy, error) {
 		IdleConnTimeout:     90 * time.Second,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 	}
+	p.transport = transport
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			target := p.backends[r.In.Context().Value(backendKey{}).(int)]
@@ -111,6 +113,13 @@ func (p *Proxy) pick() (int, bool) {
 	}
 	return 0, false
 }
+
+// VerifyAs makes the proxy check every backend's certificate for name
+// instead of the backend's address, for servers on loopback addresses that
+// their certificate does not list (127.0.0.2, 127.0.0.3, …: several servers
+// must share one port, which is part of their login servers). Call it
+// before the proxy serves.
+func (p *Proxy) VerifyAs(name string) { p.transport.TLSClientConfig.ServerName = name }
 
 // SetDown takes backend i out of (or back into) the rotation.
 func (p *Proxy) SetDown(i int, down bool) {

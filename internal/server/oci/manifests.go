@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cerulean/cerulean/internal/blob"
 	"github.com/cerulean/cerulean/internal/registry"
 )
 
@@ -36,7 +37,16 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := checkReference(c.route.ref); err != nil {
 		return err
 	}
-	m, rd, err := h.regs.GetManifest(r.Context(), c.reg.Name, c.route.name, c.route.ref)
+	var (
+		m   registry.Manifest
+		rd  blob.Reader
+		err error
+	)
+	if ml, ok := h.regs.(manifestLookuper); ok && c.lookup != nil {
+		m, rd, err = ml.GetLookedUpManifest(r.Context(), *c.lookup)
+	} else {
+		m, rd, err = h.regs.GetManifest(r.Context(), c.reg.Name, c.route.name, c.route.ref)
+	}
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,16 @@ func New(cfg Config) http.Handler {
 type call struct {
 	reg   registry.Registry
 	route route
+	// lookup is a manifest GET's LookupManifest, when Registries has it.
+	lookup *registry.ManifestLookup
+}
+
+// manifestLookuper is an optional Registries extension (registry.Service
+// has it): a manifest GET's store reads in one query, split around the
+// authorization.
+type manifestLookuper interface {
+	LookupManifest(ctx context.Context, host, repo, ref string) (registry.Registry, registry.ManifestLookup, error)
+	GetLookedUpManifest(ctx context.Context, l registry.ManifestLookup) (registry.Manifest, blob.Reader, error)
 }
 
 // state is what the error writer needs to know about a failed request:
@@ -134,14 +144,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve runs the pipeline described in the package comment.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, st *state) error {
 	ctx := r.Context()
-	reg, err := h.regs.ByLoginServer(ctx, r.Host)
+	rt, routeErr := parseRoute(r.URL.EscapedPath())
+	var (
+		reg    registry.Registry
+		lookup *registry.ManifestLookup
+		err    error
+	)
+	if ml, ok := h.regs.(manifestLookuper); ok && routeErr == nil && rt.kind == routeManifest &&
+		(r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// A manifest GET reads the registry and the manifest together;
+		// the manifest is checked and served only once authorized.
+		var l registry.ManifestLookup
+		reg, l, err = ml.LookupManifest(ctx, r.Host, rt.name, rt.ref)
+		lookup = &l
+	} else {
+		reg, err = h.regs.ByLoginServer(ctx, r.Host)
+	}
 	if err != nil {
 		return unknownRegistry(err)
 	}
 	st.reg = reg
-	rt, err := parseRoute(r.URL.EscapedPath())
-	if err != nil {
-		return err
+	if routeErr != nil {
+		return routeErr
 	}
 	ep, err := pickEndpoint(w, rt.kind, r.Method)
 	if err != nil {
@@ -151,5 +175,5 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, st *state) error
 	if err := h.authorize(ctx, r, reg, st); err != nil {
 		return err
 	}
-	return ep.serve(h, w, r, &call{reg: reg, route: rt})
+	return ep.serve(h, w, r, &call{reg: reg, route: rt, lookup: lookup})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"maps"
 	"strings"
 	"time"
 
@@ -93,12 +94,21 @@ func encodeTags(m map[string]string) sql.NullString {
 	return sql.NullString{String: string(b), Valid: true}
 }
 
+var tagsMemo = newMemo(maps.Clone[map[string]string])
+
 func decodeTags(ns sql.NullString) (map[string]string, error) {
 	if !ns.Valid {
 		return nil, nil
 	}
+	if ns.String == "{}" {
+		return map[string]string{}, nil
+	}
+	return tagsMemo.decode(ns.String, decodeTagsJSON)
+}
+
+func decodeTagsJSON(s string) (map[string]string, error) {
 	m := map[string]string{}
-	if err := json.Unmarshal([]byte(ns.String), &m); err != nil {
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
 		return nil, err
 	}
 	return m, nil

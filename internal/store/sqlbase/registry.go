@@ -23,8 +23,10 @@ import (
 type registryStore struct{ s *Store }
 
 var (
-	_ registry.Store      = registryStore{}
-	_ registry.LinkFinder = registryStore{}
+	_ registry.Store                    = registryStore{}
+	_ registry.LinkFinder               = registryStore{}
+	_ registry.ManifestResolver         = registryStore{}
+	_ registry.RegistryManifestResolver = registryStore{}
 )
 
 // Registry returns the container registry store.
@@ -50,7 +52,19 @@ func encodePasswords(ps []registry.AdminPassword) string {
 	return string(b)
 }
 
+var passwordsMemo = newMemo(func(ps []registry.AdminPassword) []registry.AdminPassword {
+	ps = slices.Clone(ps)
+	for i := range ps {
+		ps[i].Sealed = slices.Clone(ps[i].Sealed)
+	}
+	return ps
+})
+
 func decodePasswords(s string) ([]registry.AdminPassword, error) {
+	return passwordsMemo.decode(s, decodePasswordsJSON)
+}
+
+func decodePasswordsJSON(s string) ([]registry.AdminPassword, error) {
 	var in []passwordJSON
 	if err := json.Unmarshal([]byte(s), &in); err != nil {
 		return nil, err
@@ -307,7 +321,16 @@ func encodeDigests(ds []digest.Digest) string {
 	return string(b)
 }
 
+var digestsMemo = newMemo(slices.Clone[[]digest.Digest])
+
 func decodeDigests(s string) ([]digest.Digest, error) {
+	if s == "[]" {
+		return []digest.Digest{}, nil
+	}
+	return digestsMemo.decode(s, decodeDigestsJSON)
+}
+
+func decodeDigestsJSON(s string) ([]digest.Digest, error) {
 	v := []digest.Digest{}
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
 		return nil, err

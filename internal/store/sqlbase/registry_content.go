@@ -1,6 +1,7 @@
 package sqlbase
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -62,6 +63,147 @@ func getManifest(ctx context.Context, q querier, reg, repo string, d digest.Dige
 	}
 	return m, nil
 }
+
+// resolveByTag and resolveByDigest are ResolveManifest's queries: a
+// manifest GET's tag, manifest and repository rows in one statement.
+const (
+	resolvedManifestColumns = `SELECT m.registry_key, m.repository, m.digest, m.media_type, m.artifact_type,
+	m.config_media_type, m.size, m.subject, m.annotations, m.blobs, m.children, m.architecture, m.os, m.delete_enabled,
+	m.write_enabled, m.read_enabled, m.list_enabled, m.created_at, m.updated_at, r.delete_enabled, r.write_enabled,
+	r.read_enabled, r.list_enabled`
+	resolveByTag = resolvedManifestColumns + `, t.delete_enabled, t.write_enabled, t.read_enabled, t.list_enabled
+	FROM tags t
+	JOIN manifests m ON m.registry_key = t.registry_key AND m.repository = t.repository AND m.digest = t.digest
+	JOIN repositories r ON r.registry_key = t.registry_key AND r.name = t.repository
+	WHERE t.registry_key = ? AND t.repository = ? AND t.name = ?`
+	resolveByDigest = resolvedManifestColumns + `
+	FROM manifests m
+	JOIN repositories r ON r.registry_key = m.registry_key AND r.name = m.repository
+	WHERE m.registry_key = ? AND m.repository = ? AND m.digest = ?`
+)
+
+// resolvedScanner splits one row of resolveByTag or resolveByDigest into
+// scanManifest's columns and the attributes after them.
+type resolvedScanner struct {
+	row   *sql.Row
+	extra []any
+}
+
+func (r resolvedScanner) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
+
+// ResolveManifest reads a manifest by tag (or by digest when tag is "")
+// with its repository's and tag's attributes, in one query.
+func (st registryStore) ResolveManifest(ctx context.Context, reg, repo, tag string, d digest.Digest) (registry.ResolvedManifest, error) {
+	var (
+		out    registry.ResolvedManifest
+		ra, ta = &out.RepositoryAttributes, &registry.Attributes{}
+		extra  = []any{&ra.DeleteEnabled, &ra.WriteEnabled, &ra.ReadEnabled, &ra.ListEnabled}
+		row    *sql.Row
+	)
+	if tag != "" {
+		extra = append(extra, &ta.DeleteEnabled, &ta.WriteEnabled, &ta.ReadEnabled, &ta.ListEnabled)
+		out.TagAttributes = ta
+		row = st.s.q.QueryRowContext(ctx, resolveByTag, key(reg), repo, tag)
+	} else {
+		row = st.s.q.QueryRowContext(ctx, resolveByDigest, key(reg), repo, string(d))
+	}
+	m, err := scanManifest(resolvedScanner{row, extra})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return registry.ResolvedManifest{}, errNotFound("manifest %s not found in repository '%s'", cmp.Or(tag, string(d)), repo)
+	case err != nil:
+		return registry.ResolvedManifest{}, errdefs.Internalf(err, "store: resolve manifest")
+	}
+	out.Manifest = m
+	return out, nil
+}
+
+// registryManifestColumns are a registry's columns, a flag telling
+// whether the manifest, its repository (and tag) were found, and then
+// resolvedManifestColumns' values, defaulted where the outer joins found
+// nothing (they are not read then).
+const registryManifestColumns = `SELECT g.id, g.name, g.location, g.tags, g.sku, g.admin_user_enabled,
+	g.anonymous_pull_enabled, g.login_server, g.provisioning_state, g.admin_passwords, g.created_at, g.created_by,
+	g.changed_at, g.changed_by, g.instance_id, m.digest IS NOT NULL AND r.name IS NOT NULL,
+	COALESCE(m.registry_key, ''), COALESCE(m.repository, ''), COALESCE(m.digest, ''), COALESCE(m.media_type, ''),
+	COALESCE(m.artifact_type, ''), COALESCE(m.config_media_type, ''), COALESCE(m.size, 0), COALESCE(m.subject, ''),
+	m.annotations, COALESCE(m.blobs, ''), COALESCE(m.children, ''), COALESCE(m.architecture, ''), COALESCE(m.os, ''),
+	COALESCE(m.delete_enabled, FALSE), COALESCE(m.write_enabled, FALSE), COALESCE(m.read_enabled, FALSE),
+	COALESCE(m.list_enabled, FALSE), COALESCE(m.created_at, ''), COALESCE(m.updated_at, ''),
+	COALESCE(r.delete_enabled, FALSE), COALESCE(r.write_enabled, FALSE), COALESCE(r.read_enabled, FALSE),
+	COALESCE(r.list_enabled, FALSE)`
+
+const (
+	registryManifestByTag = registryManifestColumns + `, COALESCE(t.delete_enabled, FALSE),
+	COALESCE(t.write_enabled, FALSE), COALESCE(t.read_enabled, FALSE), COALESCE(t.list_enabled, FALSE)
+	FROM registries g
+	LEFT JOIN tags t ON t.registry_key = g.name_key AND t.repository = ? AND t.name = ?
+	LEFT JOIN manifests m ON m.registry_key = t.registry_key AND m.repository = t.repository AND m.digest = t.digest
+	LEFT JOIN repositories r ON r.registry_key = g.name_key AND r.name = ?
+	WHERE g.name_key = ?`
+	registryManifestByDigest = registryManifestColumns + `
+	FROM registries g
+	LEFT JOIN manifests m ON m.registry_key = g.name_key AND m.repository = ? AND m.digest = ?
+	LEFT JOIN repositories r ON r.registry_key = g.name_key AND r.name = ?
+	WHERE g.name_key = ?`
+)
+
+// errNoManifest stops scanManifest when the outer joins found no manifest.
+var errNoManifest = errors.New("no manifest")
+
+// ResolveRegistryManifest reads a registry by name and, in the same query,
+// what ResolveManifest reads: a manifest GET's whole store read.
+func (st registryStore) ResolveRegistryManifest(ctx context.Context, name, repo, tag string, d digest.Digest) (registry.Registry, registry.ResolvedManifest, bool, error) {
+	var (
+		out    registry.ResolvedManifest
+		found  bool
+		ra, ta = &out.RepositoryAttributes, &registry.Attributes{}
+		extra  = []any{&ra.DeleteEnabled, &ra.WriteEnabled, &ra.ReadEnabled, &ra.ListEnabled}
+		row    *sql.Row
+	)
+	if tag != "" {
+		extra = append(extra, &ta.DeleteEnabled, &ta.WriteEnabled, &ta.ReadEnabled, &ta.ListEnabled)
+		out.TagAttributes = ta
+		row = st.s.q.QueryRowContext(ctx, registryManifestByTag, repo, tag, repo, key(name))
+	} else {
+		row = st.s.q.QueryRowContext(ctx, registryManifestByDigest, repo, string(d), repo, key(name))
+	}
+	// One Scan fills both scanners' columns: scanRegistry's Scan runs
+	// scanManifest, whose Scan reads the row into both sets of
+	// destinations; each scanner then parses its own.
+	reg, err := scanRegistry(scanFunc(func(regDest ...any) error {
+		m, err := scanManifest(scanFunc(func(mDest ...any) error {
+			dest := append(append(append(regDest, &found), mDest...), extra...)
+			if err := row.Scan(dest...); err != nil {
+				return err
+			}
+			if !found {
+				return errNoManifest
+			}
+			return nil
+		}))
+		out.Manifest = m
+		if errors.Is(err, errNoManifest) {
+			return nil
+		}
+		return err
+	}))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return registry.Registry{}, registry.ResolvedManifest{}, false, errNotFound("registry '%s' not found", name)
+	case err != nil:
+		return registry.Registry{}, registry.ResolvedManifest{}, false, errdefs.Internalf(err, "store: resolve registry and manifest")
+	}
+	if !found {
+		return reg, registry.ResolvedManifest{}, false, nil
+	}
+	return reg, out, true, nil
+}
+
+// scanFunc is a scanner made of a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // firstMissing returns the first of a JSON list of digests that the
 // query, run with each as its last argument, does not find; "" if none.

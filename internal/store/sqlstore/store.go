@@ -47,7 +47,7 @@ type Store struct {
 	// cheaper than SQLite's busy loop and honours the context.
 	wsem chan struct{}
 
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	stmts map[string]*sql.Stmt
 }
 

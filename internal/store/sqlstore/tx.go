@@ -27,6 +27,14 @@ const maxStmts = 256
 // first use, or nil when the cache is full. Preparing is most of the cost of
 // a simple query on SQLite.
 func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	// Every query of every request passes here: the read lock lets them
+	// find their statement in parallel.
+	s.mu.RLock()
+	st, ok := s.stmts[query]
+	s.mu.RUnlock()
+	if ok {
+		return st, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st, ok := s.stmts[query]; ok {
@@ -62,7 +70,15 @@ func (c cachedDB) QueryContext(ctx context.Context, query string, args ...any) (
 	return st.QueryContext(ctx, args...)
 }
 
+// QueryRowContext runs a one-row read without ctx's cancellation: with a
+// cancellable context, database/sql starts a goroutine per query to close
+// its rows and the driver another to interrupt SQLite, which together cost
+// a one-row read (a key lookup, microseconds) about as much as the read
+// itself, and a read that short is over before a cancellation could help.
+// Row lists (QueryContext), writes and transactions keep ctx's
+// cancellation.
 func (c cachedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = context.WithoutCancel(ctx)
 	st, err := c.s.stmt(ctx, query)
 	if err != nil || st == nil {
 		return c.s.db.QueryRowContext(ctx, query, args...) // reports the error, if any

@@ -477,3 +477,96 @@ func testRegistryTimesUTC(t *testing.T, s store.Store) {
 	must(t, err, "GetTag")
 	assertUTC(t, "tag times", tg.CreatedAt, tg.UpdatedAt)
 }
+
+// testResolveManifest checks the optional one-query read of a manifest GET
+// against the separate reads it replaces.
+func testResolveManifest(t *testing.T, s store.Store) {
+	ctx, rs := t.Context(), s.Registry()
+	mr, ok := rs.(registry.ManifestResolver)
+	if !ok {
+		t.Skip("the store has no ManifestResolver")
+	}
+	mkRegistry(t, s, "Resolve")
+	link(t, s, "resolve", "app", "config", "l1")
+	m := putManifest(t, s, newManifest("resolve", "app", "one", "config", "l1"), "v1")
+	locked := registry.Attributes{ReadEnabled: false, ListEnabled: true}
+	_, err := rs.UpdateTag(ctx, "resolve", "app", "v1", func(tg *registry.Tag) error { tg.Attributes = locked; return nil })
+	must(t, err, "UpdateTag")
+	_, err = rs.UpdateRepository(ctx, "resolve", "app", func(r *registry.Repository) error {
+		r.Attributes = registry.Attributes{ReadEnabled: true, DeleteEnabled: true}
+		return nil
+	})
+	must(t, err, "UpdateRepository")
+
+	got, err := mr.ResolveManifest(ctx, "RESOLVE", "app", "v1", "")
+	must(t, err, "ResolveManifest by tag")
+	equalManifest(t, "ResolveManifest by tag", got.Manifest, m)
+	if got.TagAttributes == nil || *got.TagAttributes != locked {
+		t.Errorf("ResolveManifest by tag: tag attributes %+v, want %+v", got.TagAttributes, locked)
+	}
+	equal(t, "repository attributes", got.RepositoryAttributes, registry.Attributes{ReadEnabled: true, DeleteEnabled: true})
+
+	got, err = mr.ResolveManifest(ctx, "resolve", "app", "", m.Digest)
+	must(t, err, "ResolveManifest by digest")
+	equalManifest(t, "ResolveManifest by digest", got.Manifest, m)
+	if got.TagAttributes != nil {
+		t.Errorf("ResolveManifest by digest: tag attributes %+v", got.TagAttributes)
+	}
+
+	for what, call := range map[string][3]string{
+		"missing tag":        {"resolve", "app", "v2"},
+		"missing repository": {"resolve", "nope", "v1"},
+		"missing registry":   {"nope", "app", "v1"},
+	} {
+		_, err := mr.ResolveManifest(ctx, call[0], call[1], call[2], "")
+		mustKind(t, err, errdefs.NotFound, "ResolveManifest of a "+what)
+	}
+	_, err = mr.ResolveManifest(ctx, "resolve", "app", "", dg("nope"))
+	mustKind(t, err, errdefs.NotFound, "ResolveManifest of a missing digest")
+}
+
+// testResolveRegistryManifest checks the optional one-query read of a
+// manifest GET with its registry against the separate reads it replaces.
+func testResolveRegistryManifest(t *testing.T, s store.Store) {
+	ctx, rs := t.Context(), s.Registry()
+	rr, ok := rs.(registry.RegistryManifestResolver)
+	if !ok {
+		t.Skip("the store has no RegistryManifestResolver")
+	}
+	mkRegistry(t, s, "ResolveBoth")
+	link(t, s, "resolveboth", "app", "config", "l1")
+	m := putManifest(t, s, newManifest("resolveboth", "app", "one", "config", "l1"), "v1")
+	want, err := rs.GetRegistry(ctx, "resolveboth")
+	must(t, err, "GetRegistry")
+
+	for _, c := range []struct {
+		what, repo, tag string
+		d               digest.Digest
+		found           bool
+	}{
+		{"by tag", "app", "v1", "", true},
+		{"by digest", "app", "", m.Digest, true},
+		{"missing tag", "app", "v2", "", false},
+		{"missing digest", "app", "", dg("nope"), false},
+		{"missing repository", "nope", "v1", "", false},
+		{"missing repository by digest", "nope", "", m.Digest, false},
+	} {
+		reg, res, found, err := rr.ResolveRegistryManifest(ctx, "RESOLVEBOTH", c.repo, c.tag, c.d)
+		must(t, err, "ResolveRegistryManifest "+c.what)
+		equalRegistry(t, "ResolveRegistryManifest "+c.what, reg, want)
+		if found != c.found {
+			t.Errorf("ResolveRegistryManifest %s: found %v", c.what, found)
+			continue
+		}
+		if !found {
+			continue
+		}
+		equalManifest(t, "ResolveRegistryManifest "+c.what, res.Manifest, m)
+		equal(t, "repository attributes "+c.what, res.RepositoryAttributes, registry.DefaultAttributes)
+		if (res.TagAttributes != nil) != (c.tag != "") || res.TagAttributes != nil && *res.TagAttributes != registry.DefaultAttributes {
+			t.Errorf("ResolveRegistryManifest %s: tag attributes %+v", c.what, res.TagAttributes)
+		}
+	}
+	_, _, _, err = rr.ResolveRegistryManifest(ctx, "nope", "app", "v1", "")
+	mustKind(t, err, errdefs.NotFound, "ResolveRegistryManifest of a missing registry")
+}

@@ -76,6 +76,8 @@ var tests = []conformanceTest{
 	{"RegistryGroupDeleteCascades", testRegistryGroupDeleteCascades},
 	{"RegistryRepositories", testRegistryRepositories},
 	{"RegistryManifestRoundTrip", testManifestRoundTrip},
+	{"RegistryResolveManifest", testResolveManifest},
+	{"RegistryResolveRegistryManifest", testResolveRegistryManifest},
 	{"RegistryManifestPutAtomic", testManifestPutAtomic},
 	{"RegistryTags", testTags},
 	{"RegistryReferrers", testReferrers},

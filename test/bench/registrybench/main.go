@@ -1,22 +1,30 @@
 // Command registrybench is the Go half of scripts/bench-registry.sh: it
-// writes the benchmark image (an OCI layout of incompressible layers) and
+// writes the benchmark image (an OCI layout of incompressible layers),
 // measures manifest GET latency with a bearer token on one keep-alive
-// connection.
+// connection, serves the round-robin proxy in front of several servers
+// (test/roundrobin), and empties the S3 prefix a scale-out run used.
 //
 //	registrybench mkimage DIR LAYERS LAYER_MIB
 //	registrybench manifest-latency URL TOKEN CA_FILE N
+//	registrybench proxy LISTEN CERT KEY CA SERVER_NAME BACKEND...
+//	registrybench s3-clean S3_URL
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -24,6 +32,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/cerulean/cerulean/test/roundrobin"
 )
 
 func main() {
@@ -49,7 +61,14 @@ func run(args []string) error {
 		}
 		return manifestLatency(args[1], args[2], args[3], n)
 	}
-	return fmt.Errorf("usage: registrybench mkimage DIR LAYERS LAYER_MIB | manifest-latency URL TOKEN CA_FILE N")
+	if len(args) >= 7 && args[0] == "proxy" {
+		return proxy(args[1], args[2], args[3], args[4], args[5], args[6:])
+	}
+	if len(args) == 2 && args[0] == "s3-clean" {
+		return s3Clean(args[1])
+	}
+	return fmt.Errorf("usage: registrybench mkimage DIR LAYERS LAYER_MIB | manifest-latency URL TOKEN CA_FILE N | " +
+		"proxy LISTEN CERT KEY CA SERVER_NAME BACKEND... | s3-clean S3_URL")
 }
 
 // mkimage writes an OCI layout (tag "bench") whose layers are random bytes,
@@ -123,5 +142,68 @@ func manifestLatency(url, token, caFile string, n int) error {
 	slices.Sort(lat)
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
 	fmt.Printf("manifest GET over %d requests on one keep-alive connection: median %.3f ms, p90 %.3f ms, p99 %.3f ms\n", n, pct(0.5), pct(0.9), pct(0.99))
+	return nil
+}
+
+// proxy serves roundrobin.Proxy on listen with the certificate in
+// certFile/keyFile until killed, sending each request to the next backend
+// (host:port), whose certificates (issued by the CA in caFile) are checked
+// for serverName.
+func proxy(listen, certFile, keyFile, caFile, serverName string, backends []string) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return err
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("%s: no certificate", caFile)
+	}
+	p, err := roundrobin.New(backends, roots)
+	if err != nil {
+		return err
+	}
+	p.VerifyAs(serverName)
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	return p.Serve(ln, cert)
+}
+
+// s3Clean removes every object under the prefix of an s3:// URL in
+// --blobs' form (s3://bucket/prefix?endpoint=…&region=…), with the
+// credentials of the standard AWS environment variables.
+func s3Clean(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "s3" || u.Host == "" {
+		return fmt.Errorf("s3-clean: %q is not s3://bucket/prefix?endpoint=…", raw)
+	}
+	prefix := strings.Trim(u.Path, "/")
+	if prefix == "" {
+		return errors.New("s3-clean: refusing to empty a whole bucket")
+	}
+	ep, err := url.Parse(u.Query().Get("endpoint"))
+	if err != nil || ep.Host == "" {
+		return fmt.Errorf("s3-clean: %q has no endpoint", raw)
+	}
+	c, err := minio.New(ep.Host, &minio.Options{
+		Creds:  credentials.NewEnvAWS(),
+		Secure: ep.Scheme == "https",
+		Region: u.Query().Get("region"),
+	})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	objects := c.ListObjects(ctx, u.Host, minio.ListObjectsOptions{Prefix: prefix + "/", Recursive: true})
+	for e := range c.RemoveObjects(ctx, u.Host, objects, minio.RemoveObjectsOptions{}) {
+		if e.Err != nil {
+			return e.Err
+		}
+	}
 	return nil
 }
