@@ -15,7 +15,8 @@
 # cold:   Cerulean on a fresh data dir (empty layer and image caches; the
 #         base imported into its registry beforehand, untimed) vs podman on a
 #         fresh --root, the base read from an oci-archive by the FROM line.
-# cached: the same context again on the same server / storage root.
+# cached: the same context again on the same server / storage root (podman
+#         reads the archive again, as Cerulean resolves its base again).
 #
 # Each round starts a new server and a new podman root; the best of ROUNDS
 # counts. `az acr build` is timed from the command to its exit, as a user
@@ -38,8 +39,8 @@
 # step, BENCH_PORT (default 7445) the server's port, BENCH_LOG_LEVEL
 # (default warn) the server's log level, BENCH_LOG a directory the server
 # logs and build outputs are copied to at the end, and BENCH_PERF=1 records
-# `perf record -g` of the server during each Cerulean build into
-# BENCH_LOG (perf.cold.N.data, perf.cached.N.data).
+# `perf record -g` of the server and its children (runc, the RUNs) during
+# each Cerulean build (BENCH_LOG/perf.cold.N.data, perf.cached.N.data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
