@@ -409,11 +409,10 @@ scale_out() {
 	local push1=$best_push pull1=$best_pull
 	scale_out_throughput 1
 
-	# Server B shares A's token-signing and sealing keys, CA and serving
-	# certificate and bootstrap credentials, copied before its first start
-	# (docs/operator.md, "Several servers").
+	# Server B reads the signing and sealing keys, the CA and the bootstrap
+	# credentials A stored in PostgreSQL (docs/operator.md, "Several
+	# servers"): nothing is copied.
 	mkdir -m 0700 "$work/b"
-	cp -a "$work/a/keys" "$work/a/tls" "$work/a/bootstrap-credentials.json" "$work/b/"
 	start_server b "${addrs[1]}"
 	servers+=("$server_pid")
 	start_proxy "${addrs[@]}"
