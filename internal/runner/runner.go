@@ -64,6 +64,9 @@ type Runner struct {
 	// the last group is removed.
 	baseMu sync.RWMutex
 	execs  sync.Map // Execute ids running in this process
+	// adopted holds the groups whose monitors Recover has already found
+	// (it runs on every reconcile tick: each is logged once).
+	adopted sync.Map
 }
 
 var _ containergroup.Runner = (*Runner)(nil)
@@ -189,6 +192,7 @@ func (r *Runner) Start(ctx context.Context, spec containergroup.RunSpec) error {
 		return err
 	}
 	defer r.lock(spec.ID)()
+	r.adopted.Store(spec.ID, 0) // started here: nothing to re-adopt
 	gdir, rdir := r.groupDir(spec.ID), r.runDir(spec.ID)
 	if _, ok := r.shimPID(spec.ID); ok {
 		return errdefs.Newf(errdefs.Conflict, "", "container group instance %q is running", spec.ID)
@@ -558,8 +562,11 @@ func (r *Runner) Recover(ctx context.Context) ([]string, error) {
 		ids = append(ids, id)
 		unlock := r.lock(id)
 		if pid, ok := r.shimPID(id); ok {
-			r.log.InfoContext(ctx, "re-adopted container group", "group", id, "monitor", pid)
+			if _, seen := r.adopted.Swap(id, pid); !seen {
+				r.log.InfoContext(ctx, "re-adopted container group", "group", id, "monitor", pid)
+			}
 		} else {
+			r.adopted.Delete(id)
 			r.release(id)
 		}
 		unlock()

@@ -540,6 +540,10 @@ func (s *Service) outcome(ctx context.Context, err error) (Status, string, strin
 		return StatusCanceled, completeCanceled, "the run was canceled"
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return StatusTimeout, completeTimedOut, "the run timed out"
+	case errors.Is(ctx.Err(), context.Canceled):
+		// Not canceled by a user: the server is shutting down under it,
+		// as when it dies mid-run (reapDead's words).
+		return StatusError, completeInternal, "the server running the run stopped"
 	}
 	e := errdefs.As(err)
 	switch e.Kind {
