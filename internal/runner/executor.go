@@ -492,6 +492,12 @@ func (x *execution) cleanUpper() {
 		if !x.stubs[s.path] {
 			continue
 		}
+		// The process may have moved a stub's parent away and put a
+		// symlink (to a host path) in its place: nothing is looked up
+		// below anything but a real directory of Upper.
+		if !realDirs(upper, path.Dir(s.path)) {
+			continue
+		}
 		p := filepath.Join(upper, s.path)
 		fi, err := os.Lstat(p)
 		if err != nil {
@@ -505,6 +511,9 @@ func (x *execution) cleanUpper() {
 		}
 	}
 	for parent, ts := range x.times {
+		if !realDirs(upper, path.Dir(parent)) {
+			continue
+		}
 		p := filepath.Join(upper, parent)
 		fi, err := os.Lstat(p)
 		if err != nil || !fi.IsDir() {
@@ -530,6 +539,22 @@ func (x *execution) cleanUpper() {
 		}
 		return nil // an unreadable entry: go on with the others
 	})
+}
+
+// realDirs reports whether every component of rel (relative to upper,
+// "." or "" for upper itself) is a directory, not a symlink.
+func realDirs(upper, rel string) bool {
+	p := upper
+	for _, c := range strings.Split(rel, "/") {
+		if c == "" || c == "." {
+			continue
+		}
+		p = filepath.Join(p, c)
+		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
 }
 
 func isEmptyDir(p string) bool {

@@ -682,3 +682,27 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestExecuteStubCleanupStaysInUpper: a process that moves the runtime's
+// /etc stub away and puts a symlink to a host directory in its place must
+// not make the cleanup of the stubs (after the container is gone) remove
+// or touch anything through that symlink on the host.
+func TestExecuteStubCleanupStaysInUpper(t *testing.T) {
+	r, layers := newExecRunner(t)
+	must(t, os.RemoveAll(filepath.Join(layers[0], "etc")))
+	victim := t.TempDir()
+	for _, f := range []string{"hosts", "resolv.conf"} {
+		must(t, os.WriteFile(filepath.Join(victim, f), nil, 0o644))
+	}
+	upper := newUpper(t)
+	got := run(t, r, task.ExecRequest{ID: "stub-escape", Layers: layers, Upper: upper, Args: sh(
+		"mv /etc /etc.moved && ln -s " + victim + " /etc && ls -l /etc")})
+	if got.err != nil {
+		t.Fatalf("got %+v", got)
+	}
+	for _, f := range []string{"hosts", "resolv.conf"} {
+		if _, err := os.Lstat(filepath.Join(victim, f)); err != nil {
+			t.Errorf("the host's %s/%s was removed through the process's symlink: %v (run %+v)", victim, f, err, got)
+		}
+	}
+}
