@@ -283,9 +283,27 @@ func (x *execution) spec(user specs.User, hosts, resolv string) (*specs.Spec, er
 		nss = append(nss, ns)
 	}
 	s.Linux.Namespaces = nss
+	if x.req.Network {
+		// In the host's network namespace CAP_NET_RAW would open packet
+		// sockets on the host's interfaces: sniffing and forging its
+		// traffic (BuildKit gates host networking behind an entitlement).
+		c := s.Process.Capabilities
+		c.Bounding, c.Effective, c.Permitted = withoutCap(c.Bounding, "CAP_NET_RAW"), withoutCap(c.Effective, "CAP_NET_RAW"),
+			withoutCap(c.Permitted, "CAP_NET_RAW")
+	}
 	pids := lim.Pids
 	s.Linux.Resources.Pids = &specs.LinuxPids{Limit: &pids}
 	return s, nil
+}
+
+func withoutCap(caps []string, drop string) []string {
+	out := make([]string, 0, len(caps))
+	for _, c := range caps {
+		if c != drop {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // recordStubs notes which mountStubs the root filesystem lacks, and the

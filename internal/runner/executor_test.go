@@ -706,3 +706,24 @@ func TestExecuteStubCleanupStaysInUpper(t *testing.T) {
 		}
 	}
 }
+
+// TestExecuteHostNetworkNoRawSockets: a process given the host's network
+// namespace (RUN --network=host, quick runs) runs without CAP_NET_RAW: in
+// the host's namespace it would sniff and forge the host's traffic
+// (packet sockets on its interfaces).
+func TestExecuteHostNetworkNoRawSockets(t *testing.T) {
+	r, layers := newExecRunner(t)
+	for _, tc := range []struct {
+		network bool
+		want    string
+	}{
+		{false, "00000000a80425fb"}, // Docker's default set
+		{true, "00000000a80405fb"},  // without CAP_NET_RAW (bit 13)
+	} {
+		got := run(t, r, task.ExecRequest{ID: "netraw-" + strconv.FormatBool(tc.network), Layers: layers, Network: tc.network,
+			Args: sh("grep -E '^CapBnd:' /proc/self/status")})
+		if f := strings.Fields(got.stdout); got.err != nil || len(f) != 2 || f[1] != tc.want {
+			t.Errorf("network %v: got %+v, want CapBnd %s", tc.network, got, tc.want)
+		}
+	}
+}
