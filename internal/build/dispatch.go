@@ -462,6 +462,9 @@ func (st *stage) dirs() []string {
 }
 
 func (bs *buildState) history(st *stage, createdBy string, emptyLayer bool) {
+	// Secret values expanded into ENV, LABEL, WORKDIR… never reach the
+	// history (what the config holds is the Dockerfile's explicit choice).
+	createdBy = bs.log.scrub(createdBy)
 	st.cfg.History = append(st.cfg.History, v1.History{
 		Created: v1.Time{Time: st.last}, CreatedBy: createdBy, Comment: "cerulean", EmptyLayer: emptyLayer,
 	})
