@@ -354,6 +354,9 @@ func (b *Builder) pull(ctx context.Context, ref string, cred *containergroup.Cre
 	}
 	release := b.images.Hold(ri.Digest)
 	img, err := b.images.Pull(ctx, ri, cred)
+	if err == nil {
+		err = b.verifyImage(ctx, ri.DigestRef, cred)
+	}
 	if err != nil {
 		release()
 		return containergroup.Image{}, nil, err
@@ -362,6 +365,9 @@ func (b *Builder) pull(ctx context.Context, ref string, cred *containergroup.Cre
 }
 
 func imageMessage(err error) string {
+	if se, ok := errors.AsType[*stepErr](err); ok {
+		return se.msg
+	}
 	if ie, ok := errors.AsType[*containergroup.ImageError](err); ok {
 		return ie.Message
 	}

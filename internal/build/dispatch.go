@@ -427,6 +427,9 @@ func (bs *buildState) pullImage(ctx context.Context, ref string) ([]layerRef, *v
 	if len(ls) != len(pulled.Layers) || len(ls) != len(cfg.RootFS.DiffIDs) {
 		return nil, nil, false, userErr("the image %s changed while it was pulled", ref)
 	}
+	if err := bs.b.verifyLayers(ctx, r.Context(), ls, cfg.RootFS.DiffIDs); err != nil {
+		return nil, nil, false, err
+	}
 	mt, _ := img.MediaType()
 	var layers []layerRef
 	for i, l := range ls {

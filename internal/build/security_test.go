@@ -3,10 +3,17 @@ package build
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/cerulean/cerulean/internal/task"
 )
@@ -102,4 +109,81 @@ func TestImageSymlinksNeverFollowedOnHost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestForgedDiffIDsGetNoCachedLayers: an image whose config claims the
+// diffIDs of another (private) image's layers, already unpacked on this
+// server, with layers of its own, must not give its builder the private
+// layers' files (nor their RUN results from the layer cache): the
+// builder checks that the layers it is given are what the caller's
+// registry serves.
+func TestForgedDiffIDsGetNoCachedLayers(t *testing.T) {
+	needRoot(t)
+	r := newTestRegistry(t)
+	priv, err := mutate.AppendLayers(busybox(t), tarLayer(t, map[string]string{"secret": "private data"}))
+	must(t, err)
+	r.push(t, "private:v1", priv)
+	// The private image's owner builds: its layers are in the caches now.
+	_, logs, err := r.build(t, t.TempDir(), "ARG BASE\nFROM $BASE\nRUN cat /secret > /copy\n", func(q *task.BuildRequest) {
+		q.Args = []task.BuildArg{{Name: "BASE", Value: r.host + "/private:v1"}}
+		q.Push = false
+	})
+	if err != nil {
+		t.Fatalf("owner's build: %v\n%s", err, logs)
+	}
+	pcf, err := priv.ConfigFile()
+	must(t, err)
+
+	// The attacker knows the diffIDs, not the content.
+	fake, err := mutate.AppendLayers(empty.Image,
+		tarLayer(t, map[string]string{"junk1": "1"}), tarLayer(t, map[string]string{"junk2": "2"}))
+	must(t, err)
+	fcf, err := fake.ConfigFile()
+	must(t, err)
+	fcf = fcf.DeepCopy()
+	fcf.OS, fcf.Architecture = "linux", "amd64"
+	fcf.RootFS.DiffIDs = pcf.RootFS.DiffIDs
+	fake, err = mutate.ConfigFile(fake, fcf)
+	must(t, err)
+	r.push(t, "attacker/fake:v1", fake)
+
+	var out syncBuffer
+	err = r.b.RunCommand(context.Background(), task.CommandRequest{
+		Image: r.host + "/attacker/fake:v1", Args: []string{"/bin/cat", "/secret"}, Log: &out,
+	})
+	if err == nil || strings.Contains(out.String(), "private") || !strings.Contains(err.Error(), "diffID") {
+		t.Errorf("quick run of the forged image: %v, log %q; want an error naming the diffID", err, out.String())
+	}
+	for name, df := range map[string]string{
+		"copy --from": "FROM scratch\nCOPY --from=" + r.host + "/attacker/fake:v1 /secret /s\n",
+		"from + run":  "FROM " + r.host + "/attacker/fake:v1\nRUN cat /secret > /copy\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, logs, err := r.build(t, t.TempDir(), df, func(q *task.BuildRequest) { q.Args = nil })
+			if err == nil {
+				files := imageFiles(t, r.pull(t, r.host+"/app@"+res.Images[0].Digest))
+				t.Fatalf("the forged image was built on the private layers: %v\n%s", keys(files), logs)
+			}
+			if !strings.Contains(err.Error(), "diffID") {
+				t.Errorf("error %v, want one naming the layer that does not match its diffID", err)
+			}
+		})
+	}
+}
+
+// tarLayer is a layer of regular files.
+func tarLayer(t *testing.T, files map[string]string) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for n, c := range files {
+		must(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: n, Mode: 0o644, Size: int64(len(c))}))
+		_, err := tw.Write([]byte(c))
+		must(t, err)
+	}
+	must(t, tw.Close())
+	data := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	must(t, err)
+	return l
 }
