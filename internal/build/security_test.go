@@ -187,3 +187,20 @@ func tarLayer(t *testing.T, files map[string]string) v1.Layer {
 	must(t, err)
 	return l
 }
+
+// TestDockerfileSymlinkOut: a Dockerfile that is a symlink out of the
+// context is not read.
+func TestDockerfileSymlinkOut(t *testing.T) {
+	needRoot(t)
+	r := newTestRegistry(t)
+	host := filepath.Join(t.TempDir(), "Dockerfile")
+	must(t, os.WriteFile(host, []byte("FROM scratch\nLABEL from=host\n"), 0o644))
+	for _, target := range []string{host, "../../../../../../../../" + host} {
+		ctxDir := t.TempDir()
+		must(t, os.Symlink(target, filepath.Join(ctxDir, "Dockerfile.link")))
+		_, logs, err := r.build(t, ctxDir, "FROM scratch\n", func(q *task.BuildRequest) { q.Dockerfile = "Dockerfile.link"; q.Push = false })
+		if err == nil || strings.Contains(logs, "from=host") || strings.Contains(err.Error(), host) {
+			t.Errorf("Dockerfile -> %s: %v\n%s", target, err, logs)
+		}
+	}
+}

@@ -103,7 +103,9 @@ func (t viewTree) open(rel string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return os.Open(e.host)
+	// e.host is a host path: a symlink there points into the host, not
+	// the image. Callers open regular files only; never follow one.
+	return os.OpenFile(e.host, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 }
 func (t viewTree) readlink(rel string) (string, error) {
 	e, _, err := t.lookup(rel, false)
