@@ -42,6 +42,8 @@ type buildState struct {
 	created         time.Time // the config's and history's created
 	sourceDateEpoch bool
 
+	expanded int64 // bytes the expansions produced (maxExpanded)
+
 	buildArgs  map[string]string
 	secretArgs map[string]bool
 	globalArgs []string // meta ARGs and the platform args, "K=V"
@@ -111,9 +113,24 @@ func cause(err error) string {
 
 func (bs *buildState) getEnv(env []string) shell.EnvGetter { return shell.EnvsFromSlice(env) }
 
+// maxExpanded bounds the bytes all of a build's variable expansions
+// produce: ENV A=$A$A doubles A on each line, and a few dozen lines would
+// exhaust the server's memory.
+const maxExpanded = 16 << 20
+
 func (bs *buildState) expand(word string, env []string) (string, error) {
 	s, _, err := bs.shlex.ProcessWord(word, bs.getEnv(env))
-	return s, err
+	if err != nil {
+		return "", err
+	}
+	return s, bs.spend(len(s))
+}
+
+func (bs *buildState) spend(n int) error {
+	if bs.expanded += int64(n); bs.expanded > maxExpanded {
+		return userErr("the Dockerfile's variable expansions exceed %d bytes", maxExpanded)
+	}
+	return nil
 }
 
 // run parses and builds the Dockerfile up to the target stage.
@@ -545,6 +562,11 @@ func (bs *buildState) dispatch(ctx context.Context, st *stage, c instructions.Co
 			words, err := bs.shlex.ProcessWords(p, bs.getEnv(st.env))
 			if err != nil {
 				return err
+			}
+			for _, w := range words {
+				if err := bs.spend(len(w)); err != nil {
+					return err
+				}
 			}
 			for _, w := range words {
 				ps, err := exposedPorts(w)

@@ -204,3 +204,20 @@ func TestDockerfileSymlinkOut(t *testing.T) {
 		}
 	}
 }
+
+// TestExpansionBomb: ENV A=$A$A doubles A each line; a few dozen lines
+// would exhaust the server's memory. Expansions have a budget.
+func TestExpansionBomb(t *testing.T) {
+	needRoot(t)
+	r := newTestRegistry(t)
+	for name, line := range map[string]string{
+		"env": "ENV A=$A$A",
+		"arg": "ARG A=$A$A",
+	} {
+		df := "FROM scratch\nENV A=0123456789abcdef\n" + strings.Repeat(line+"\n", 22)
+		_, logs, err := r.build(t, t.TempDir(), df, func(q *task.BuildRequest) { q.Push = false })
+		if err == nil || !strings.Contains(err.Error(), "expansions exceed") {
+			t.Errorf("%s: %v, want an error about the expansions' size\n%.2000s", name, err, logs)
+		}
+	}
+}
