@@ -573,6 +573,10 @@ func (bs *buildState) dispatch(ctx context.Context, st *stage, c instructions.Co
 				if err != nil {
 					return userErr("%s", err)
 				}
+				// A range is an expansion too (EXPOSE 1-65535 on every line).
+				if err := bs.spend(8 * len(ps)); err != nil {
+					return err
+				}
 				ports = append(ports, ps...)
 			}
 		}
