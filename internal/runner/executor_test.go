@@ -727,3 +727,33 @@ func TestExecuteHostNetworkNoRawSockets(t *testing.T) {
 		}
 	}
 }
+
+// TestExecuteDaemonDiesWithStep: a process the step daemonized (its own
+// session, reparented) does not outlive the step.
+func TestExecuteDaemonDiesWithStep(t *testing.T) {
+	r, layers := newExecRunner(t)
+	secs := strconv.Itoa(100000 + os.Getpid()%100000)
+	got := run(t, r, task.ExecRequest{ID: "daemon", Layers: layers, Args: sh(
+		"(setsid sleep " + secs + " </dev/null >/dev/null 2>&1 &) ; " +
+			"until cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' ' | grep -q 'sleep " + secs + "'; do :; done; echo started")})
+	if got.err != nil || got.code != 0 || got.stdout != "started\n" {
+		t.Fatalf("got %+v", got)
+	}
+	out, _ := exec.Command("pgrep", "-f", "sleep "+secs).Output()
+	if len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("the daemon outlived its step: pids %s", out)
+	}
+}
+
+// TestExecuteDeviceNodesUnusable: a process may create a device node (as
+// Docker's RUN may, CAP_MKNOD), but the device cgroup keeps it from
+// opening one, a host disk's included.
+func TestExecuteDeviceNodesUnusable(t *testing.T) {
+	r, layers := newExecRunner(t)
+	got := run(t, r, task.ExecRequest{ID: "mknod", Layers: layers, Args: sh(
+		"mknod /disk b 8 0 && mknod /mem c 1 1 && chmod 666 /disk /mem && echo made; " +
+			"head -c1 /disk >/dev/null 2>&1 && echo disk-open; head -c1 /mem >/dev/null 2>&1 && echo mem-open; echo done")})
+	if got.err != nil || got.stdout != "made\ndone\n" {
+		t.Errorf("got %+v, want devices made but none opened", got)
+	}
+}
