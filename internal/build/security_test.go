@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -222,5 +223,32 @@ func TestExpansionBomb(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "expansions exceed") {
 			t.Errorf("%s: %v, want an error about the expansions' size\n%.2000s", name, err, logs)
 		}
+	}
+}
+
+// TestAddXzArchive: ADD unpacks a .tar.xz (decoded by xz as nobody).
+func TestAddXzArchive(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("xz"); err != nil {
+		t.Skip("no xz")
+	}
+	r := newTestRegistry(t)
+	var arch bytes.Buffer
+	tw := tar.NewWriter(&arch)
+	must(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "in-xz", Size: 2, Mode: 0o644}))
+	_, _ = tw.Write([]byte("ok"))
+	must(t, tw.Close())
+	cmd := exec.Command("xz", "--compress", "--stdout")
+	cmd.Stdin = &arch
+	xzData, err := cmd.Output()
+	must(t, err)
+	ctxDir := writeContext(t, map[string]string{"a.tar.xz": string(xzData)})
+	res, logs, err := r.build(t, ctxDir, "FROM scratch\nADD a.tar.xz /x/\n", nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, logs)
+	}
+	files := imageFiles(t, r.pull(t, r.host+"/app@"+res.Images[0].Digest))
+	if h := files["x/in-xz"]; h == nil || h.Linkname != "ok" {
+		t.Errorf("files %v", keys(files))
 	}
 }

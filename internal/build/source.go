@@ -15,6 +15,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -320,8 +321,15 @@ func decompressed(ctx context.Context, r io.Reader) (io.Reader, func() error, er
 	case xzTar:
 		// The standard library and this module's dependencies have no
 		// xz decoder; Debian's xz decodes it in a child process.
-		cmd := exec.CommandContext(ctx, "xz", "--decompress", "--stdout", "--quiet")
+		// It parses the build context's bytes in C, outside any sandbox:
+		// as nobody, with no environment, bounded memory, dying with us.
+		cmd := exec.CommandContext(ctx, "xz", "--decompress", "--stdout", "--quiet", "--memlimit-decompress=512MiB")
 		cmd.Stdin = br
+		cmd.Env = []string{}
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Credential: &syscall.Credential{Uid: 65534, Gid: 65534},
+			Pdeathsig:  syscall.SIGKILL,
+		}
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			return nil, nil, err
