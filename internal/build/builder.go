@@ -177,7 +177,8 @@ func (b *Builder) Build(ctx context.Context, req task.BuildRequest) (task.BuildR
 		}
 		if e, ok := errors.AsType[*errdefs.Error](err); ok {
 			log.line(e.Message)
-			return task.BuildResult{}, err
+			// The message becomes the run's status: no secret in it.
+			return task.BuildResult{}, e.WithMessage("%s", log.scrub(e.Message))
 		}
 		return task.BuildResult{}, errdefs.Internalf(err, "build")
 	}

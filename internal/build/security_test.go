@@ -252,3 +252,22 @@ func TestAddXzArchive(t *testing.T) {
 		t.Errorf("files %v", keys(files))
 	}
 }
+
+// TestSecretNotInErrors: a failed build's error (the run's status
+// message) never holds a secret build arg's value.
+func TestSecretNotInErrors(t *testing.T) {
+	needRoot(t)
+	r := newTestRegistry(t)
+	for _, df := range []string{
+		"ARG TOKEN\nARG X=${UNSET:?$TOKEN}\nFROM scratch\n",
+		"ARG TOKEN\nFROM ${UNSET:?$TOKEN}\n",
+		"FROM scratch\nARG TOKEN\nENV X=${UNSET:?$TOKEN}\n",
+	} {
+		_, logs, err := r.build(t, t.TempDir(), df, func(q *task.BuildRequest) {
+			q.Args = []task.BuildArg{{Name: "TOKEN", Value: "tok-very-secret", Secret: true}}
+		})
+		if err == nil || strings.Contains(err.Error(), "tok-very-secret") || strings.Contains(logs, "tok-very-secret") {
+			t.Errorf("%q: error %v\n%s", df, err, logs)
+		}
+	}
+}
