@@ -1014,7 +1014,7 @@ func (bs *buildState) copy(ctx context.Context, st *stage, cs copySpec) error {
 
 	var sources []copySource
 	for _, s := range cs.srcs {
-		ms, err := match(src, s)
+		ms, err := match(src, s, bs.b.cfg.MaxCopyEntries)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return userErr("failed to compute cache key: %q not found in %s", s, fromWhat)
@@ -1023,6 +1023,9 @@ func (bs *buildState) copy(ctx context.Context, st *stage, cs copySpec) error {
 		}
 		for _, m := range ms {
 			sources = append(sources, copySource{tree: src, rel: m})
+		}
+		if len(sources) > bs.b.cfg.MaxCopyEntries {
+			return userErr("the sources match more than %d files", bs.b.cfg.MaxCopyEntries)
 		}
 	}
 	if len(sources) > 1 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -269,5 +270,22 @@ func TestSecretNotInErrors(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "tok-very-secret") || strings.Contains(logs, "tok-very-secret") {
 			t.Errorf("%q: error %v\n%s", df, err, logs)
 		}
+	}
+}
+
+// TestGlobExplosion: symlinks to "." make each "*" component of a COPY
+// source match every link again: the candidates grow exponentially with
+// the pattern's depth, and are bounded like the entries a COPY copies.
+func TestGlobExplosion(t *testing.T) {
+	needRoot(t)
+	r := newTestRegistry(t)
+	r.b.cfg.MaxCopyEntries = 1000
+	ctxDir := t.TempDir()
+	for i := range 8 {
+		must(t, os.Symlink(".", filepath.Join(ctxDir, "l"+strconv.Itoa(i))))
+	}
+	_, logs, err := r.build(t, ctxDir, "FROM scratch\nCOPY */*/*/*/*/nothing* /\n", func(q *task.BuildRequest) { q.Push = false })
+	if err == nil || !strings.Contains(err.Error(), "more than 1000") {
+		t.Errorf("%v, want the pattern's candidates bounded\n%s", err, logs)
 	}
 }

@@ -131,8 +131,10 @@ func cleanRel(p string) string {
 
 // match expands a source pattern into the tree's matching paths, sorted.
 // A pattern without wildcards must exist; one with wildcards may match
-// nothing (BuildKit's AllowEmptyWildcard).
-func match(t tree, pattern string) ([]string, error) {
+// nothing (BuildKit's AllowEmptyWildcard). At most max candidates are
+// kept at any depth: with symlinks to ".", each "*" component matches
+// every link again, and the candidates grow exponentially.
+func match(t tree, pattern string, max int) ([]string, error) {
 	rel := cleanRel(pattern)
 	if !hasMeta(rel) {
 		if _, err := t.lstat(rel); err != nil {
@@ -164,6 +166,9 @@ func match(t tree, pattern string) ([]string, error) {
 					return nil, fmt.Errorf("bad pattern %q: %w", pattern, err)
 				}
 				if ok {
+					if len(next) >= max {
+						return nil, fmt.Errorf("the pattern %q matches more than %d files", pattern, max)
+					}
 					next = append(next, path.Join(dir, n))
 				}
 			}
