@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,11 +15,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/cerulean/cerulean/internal/image"
 	"github.com/cerulean/cerulean/internal/task"
 )
 
@@ -287,5 +295,57 @@ func TestGlobExplosion(t *testing.T) {
 	_, logs, err := r.build(t, ctxDir, "FROM scratch\nCOPY */*/*/*/*/nothing* /\n", func(q *task.BuildRequest) { q.Push = false })
 	if err == nil || !strings.Contains(err.Error(), "more than 1000") {
 		t.Errorf("%v, want the pattern's candidates bounded\n%s", err, logs)
+	}
+}
+
+// TestCacheNeedsPullRights: once A (who may pull private) built FROM
+// it, B (who may not) building the same Dockerfile gets neither the
+// image cache's layers nor the layer cache's RUN result: the base is
+// resolved with B's own credentials every time.
+func TestCacheNeedsPullRights(t *testing.T) {
+	needRoot(t)
+	users := map[string]string{"a": "pa", "b": "pb"}
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+		u, p, ok := q.BasicAuth()
+		if !ok || users[u] != p || (strings.HasPrefix(q.URL.Path, "/v2/private/") && u != "a") {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "denied", http.StatusUnauthorized)
+			return
+		}
+		inner.ServeHTTP(w, q)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "https://")
+	rt := srv.Client().Transport
+	dir := t.TempDir()
+	cache, err := image.New(image.Config{Dir: filepath.Join(dir, "images"), Transport: rt})
+	must(t, err)
+	b, err := New(Config{Dir: filepath.Join(dir, "build"), Transport: rt, Images: cache, Executor: &chrootExecutor{}})
+	must(t, err)
+	priv, err := mutate.AppendLayers(busybox(t), tarLayer(t, map[string]string{"secret": "private data"}))
+	must(t, err)
+	ref, err := name.ParseReference(host + "/private/base:v1")
+	must(t, err)
+	must(t, remote.Write(ref, priv, remote.WithTransport(rt), remote.WithAuth(&authn.Basic{Username: "a", Password: "pa"})))
+
+	ctxDir := writeContext(t, map[string]string{"Dockerfile": "FROM " + ref.String() + "\nRUN cat /secret > /copy\n"})
+	build := func(user string) (string, error) {
+		var logs syncBuffer
+		_, err := b.Build(context.Background(), task.BuildRequest{
+			ContextDir: ctxDir, Dockerfile: "Dockerfile", Log: &logs,
+			Auth: func(context.Context, string) (string, string, bool, error) { return user, users[user], true, nil },
+		})
+		return logs.String(), err
+	}
+	if logs, err := build("a"); err != nil {
+		t.Fatalf("A's build: %v\n%s", err, logs)
+	}
+	logs, err := build("b")
+	if err == nil || strings.Contains(logs, "Using cache") {
+		t.Fatalf("B built on the private image: %v\n%s", err, logs)
+	}
+	if !strings.Contains(err.Error(), "FROM at line 1") {
+		t.Errorf("B's build failed otherwise: %v\n%s", err, logs)
 	}
 }
