@@ -177,7 +177,8 @@ func (b *Builder) Build(ctx context.Context, req task.BuildRequest) (task.BuildR
 		}
 		if e, ok := errors.AsType[*errdefs.Error](err); ok {
 			log.line(e.Message)
-			return task.BuildResult{}, err
+			// The message becomes the run's status: no secret in it.
+			return task.BuildResult{}, e.WithMessage("%s", log.scrub(e.Message))
 		}
 		return task.BuildResult{}, errdefs.Internalf(err, "build")
 	}
@@ -354,6 +355,9 @@ func (b *Builder) pull(ctx context.Context, ref string, cred *containergroup.Cre
 	}
 	release := b.images.Hold(ri.Digest)
 	img, err := b.images.Pull(ctx, ri, cred)
+	if err == nil {
+		err = b.verifyImage(ctx, ri.DigestRef, cred)
+	}
 	if err != nil {
 		release()
 		return containergroup.Image{}, nil, err
@@ -362,6 +366,9 @@ func (b *Builder) pull(ctx context.Context, ref string, cred *containergroup.Cre
 }
 
 func imageMessage(err error) string {
+	if se, ok := errors.AsType[*stepErr](err); ok {
+		return se.msg
+	}
 	if ie, ok := errors.AsType[*containergroup.ImageError](err); ok {
 		return ie.Message
 	}

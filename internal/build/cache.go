@@ -25,6 +25,7 @@ import (
 //	blobs/<digest hex>     the layer's gzip blob, pushed as is
 //	keys/<key hex>.json    a cache key → {diffID, digest, size}; its mtime is
 //	                       its last use
+//	verified/<hex>         a base image layer checked against its diffID (verify.go)
 //	tmp/                   upper dirs, layers and blobs being made (emptied on start)
 //
 // A key hashes what determines a layer's bytes, as BuildKit's cache keys
@@ -56,7 +57,7 @@ func openLayerCache(dir string, maxBytes int64) (*layerCache, error) {
 	if err := os.RemoveAll(c.tmpDir()); err != nil {
 		return nil, err
 	}
-	for _, d := range []string{c.path("layers"), c.path("blobs"), c.path("keys"), c.tmpDir()} {
+	for _, d := range []string{c.path("layers"), c.path("blobs"), c.path("keys"), c.path("verified"), c.tmpDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}

@@ -42,6 +42,8 @@ type buildState struct {
 	created         time.Time // the config's and history's created
 	sourceDateEpoch bool
 
+	expanded int64 // bytes the expansions produced (maxExpanded)
+
 	buildArgs  map[string]string
 	secretArgs map[string]bool
 	globalArgs []string // meta ARGs and the platform args, "K=V"
@@ -111,9 +113,24 @@ func cause(err error) string {
 
 func (bs *buildState) getEnv(env []string) shell.EnvGetter { return shell.EnvsFromSlice(env) }
 
+// maxExpanded bounds the bytes all of a build's variable expansions
+// produce: ENV A=$A$A doubles A on each line, and a few dozen lines would
+// exhaust the server's memory.
+const maxExpanded = 16 << 20
+
 func (bs *buildState) expand(word string, env []string) (string, error) {
 	s, _, err := bs.shlex.ProcessWord(word, bs.getEnv(env))
-	return s, err
+	if err != nil {
+		return "", err
+	}
+	return s, bs.spend(len(s))
+}
+
+func (bs *buildState) spend(n int) error {
+	if bs.expanded += int64(n); bs.expanded > maxExpanded {
+		return userErr("the Dockerfile's variable expansions exceed %d bytes", maxExpanded)
+	}
+	return nil
 }
 
 // run parses and builds the Dockerfile up to the target stage.
@@ -427,6 +444,9 @@ func (bs *buildState) pullImage(ctx context.Context, ref string) ([]layerRef, *v
 	if len(ls) != len(pulled.Layers) || len(ls) != len(cfg.RootFS.DiffIDs) {
 		return nil, nil, false, userErr("the image %s changed while it was pulled", ref)
 	}
+	if err := bs.b.verifyLayers(ctx, r.Context(), ls, cfg.RootFS.DiffIDs); err != nil {
+		return nil, nil, false, err
+	}
 	mt, _ := img.MediaType()
 	var layers []layerRef
 	for i, l := range ls {
@@ -462,6 +482,9 @@ func (st *stage) dirs() []string {
 }
 
 func (bs *buildState) history(st *stage, createdBy string, emptyLayer bool) {
+	// Secret values expanded into ENV, LABEL, WORKDIR… never reach the
+	// history (what the config holds is the Dockerfile's explicit choice).
+	createdBy = bs.log.scrub(createdBy)
 	st.cfg.History = append(st.cfg.History, v1.History{
 		Created: v1.Time{Time: st.last}, CreatedBy: createdBy, Comment: "cerulean", EmptyLayer: emptyLayer,
 	})
@@ -541,9 +564,18 @@ func (bs *buildState) dispatch(ctx context.Context, st *stage, c instructions.Co
 				return err
 			}
 			for _, w := range words {
+				if err := bs.spend(len(w)); err != nil {
+					return err
+				}
+			}
+			for _, w := range words {
 				ps, err := exposedPorts(w)
 				if err != nil {
 					return userErr("%s", err)
+				}
+				// A range is an expansion too (EXPOSE 1-65535 on every line).
+				if err := bs.spend(8 * len(ps)); err != nil {
+					return err
 				}
 				ports = append(ports, ps...)
 			}
@@ -982,7 +1014,7 @@ func (bs *buildState) copy(ctx context.Context, st *stage, cs copySpec) error {
 
 	var sources []copySource
 	for _, s := range cs.srcs {
-		ms, err := match(src, s)
+		ms, err := match(src, s, bs.b.cfg.MaxCopyEntries)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return userErr("failed to compute cache key: %q not found in %s", s, fromWhat)
@@ -991,6 +1023,9 @@ func (bs *buildState) copy(ctx context.Context, st *stage, cs copySpec) error {
 		}
 		for _, m := range ms {
 			sources = append(sources, copySource{tree: src, rel: m})
+		}
+		if len(sources) > bs.b.cfg.MaxCopyEntries {
+			return userErr("the sources match more than %d files", bs.b.cfg.MaxCopyEntries)
 		}
 	}
 	if len(sources) > 1 {

@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -112,6 +113,11 @@ func writeTar(dir string, w io.Writer, epoch time.Time) error {
 }
 
 func writeEntry(tw *tar.Writer, dir, name string, epoch time.Time, links map[[2]uint64]string) (isDir bool, err error) {
+	if strings.HasPrefix(path.Base(name), whiteoutPrefix) {
+		// In the layer's tar it would delete what the builder's own later
+		// steps (reading the overlay form) still see.
+		return false, userErr("/%s: names starting with %q are reserved for layer whiteouts", name, whiteoutPrefix)
+	}
 	host := filepath.Join(dir, name)
 	var st unix.Stat_t
 	if err := unix.Lstat(host, &st); err != nil {

@@ -15,6 +15,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -103,7 +104,9 @@ func (t viewTree) open(rel string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return os.Open(e.host)
+	// e.host is a host path: a symlink there points into the host, not
+	// the image. Callers open regular files only; never follow one.
+	return os.OpenFile(e.host, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 }
 func (t viewTree) readlink(rel string) (string, error) {
 	e, _, err := t.lookup(rel, false)
@@ -128,8 +131,10 @@ func cleanRel(p string) string {
 
 // match expands a source pattern into the tree's matching paths, sorted.
 // A pattern without wildcards must exist; one with wildcards may match
-// nothing (BuildKit's AllowEmptyWildcard).
-func match(t tree, pattern string) ([]string, error) {
+// nothing (BuildKit's AllowEmptyWildcard). At most max candidates are
+// kept at any depth: with symlinks to ".", each "*" component matches
+// every link again, and the candidates grow exponentially.
+func match(t tree, pattern string, max int) ([]string, error) {
 	rel := cleanRel(pattern)
 	if !hasMeta(rel) {
 		if _, err := t.lstat(rel); err != nil {
@@ -161,6 +166,9 @@ func match(t tree, pattern string) ([]string, error) {
 					return nil, fmt.Errorf("bad pattern %q: %w", pattern, err)
 				}
 				if ok {
+					if len(next) >= max {
+						return nil, fmt.Errorf("the pattern %q matches more than %d files", pattern, max)
+					}
 					next = append(next, path.Join(dir, n))
 				}
 			}
@@ -318,8 +326,15 @@ func decompressed(ctx context.Context, r io.Reader) (io.Reader, func() error, er
 	case xzTar:
 		// The standard library and this module's dependencies have no
 		// xz decoder; Debian's xz decodes it in a child process.
-		cmd := exec.CommandContext(ctx, "xz", "--decompress", "--stdout", "--quiet")
+		// It parses the build context's bytes in C, outside any sandbox:
+		// as nobody, with no environment, bounded memory, dying with us.
+		cmd := exec.CommandContext(ctx, "xz", "--decompress", "--stdout", "--quiet", "--memlimit-decompress=512MiB")
 		cmd.Stdin = br
+		cmd.Env = []string{}
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Credential: &syscall.Credential{Uid: 65534, Gid: 65534},
+			Pdeathsig:  syscall.SIGKILL,
+		}
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			return nil, nil, err

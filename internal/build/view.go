@@ -209,7 +209,7 @@ func (v *view) readFile(p string, max int64) []byte {
 	if err != nil || !e.info.Mode().IsRegular() {
 		return nil
 	}
-	f, err := os.Open(e.host)
+	f, err := os.OpenFile(e.host, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil
 	}

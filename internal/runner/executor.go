@@ -283,9 +283,27 @@ func (x *execution) spec(user specs.User, hosts, resolv string) (*specs.Spec, er
 		nss = append(nss, ns)
 	}
 	s.Linux.Namespaces = nss
+	if x.req.Network {
+		// In the host's network namespace CAP_NET_RAW would open packet
+		// sockets on the host's interfaces: sniffing and forging its
+		// traffic (BuildKit gates host networking behind an entitlement).
+		c := s.Process.Capabilities
+		c.Bounding, c.Effective, c.Permitted = withoutCap(c.Bounding, "CAP_NET_RAW"), withoutCap(c.Effective, "CAP_NET_RAW"),
+			withoutCap(c.Permitted, "CAP_NET_RAW")
+	}
 	pids := lim.Pids
 	s.Linux.Resources.Pids = &specs.LinuxPids{Limit: &pids}
 	return s, nil
+}
+
+func withoutCap(caps []string, drop string) []string {
+	out := make([]string, 0, len(caps))
+	for _, c := range caps {
+		if c != drop {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // recordStubs notes which mountStubs the root filesystem lacks, and the
@@ -492,6 +510,12 @@ func (x *execution) cleanUpper() {
 		if !x.stubs[s.path] {
 			continue
 		}
+		// The process may have moved a stub's parent away and put a
+		// symlink (to a host path) in its place: nothing is looked up
+		// below anything but a real directory of Upper.
+		if !realDirs(upper, path.Dir(s.path)) {
+			continue
+		}
 		p := filepath.Join(upper, s.path)
 		fi, err := os.Lstat(p)
 		if err != nil {
@@ -505,6 +529,9 @@ func (x *execution) cleanUpper() {
 		}
 	}
 	for parent, ts := range x.times {
+		if !realDirs(upper, path.Dir(parent)) {
+			continue
+		}
 		p := filepath.Join(upper, parent)
 		fi, err := os.Lstat(p)
 		if err != nil || !fi.IsDir() {
@@ -530,6 +557,22 @@ func (x *execution) cleanUpper() {
 		}
 		return nil // an unreadable entry: go on with the others
 	})
+}
+
+// realDirs reports whether every component of rel (relative to upper,
+// "." or "" for upper itself) is a directory, not a symlink.
+func realDirs(upper, rel string) bool {
+	p := upper
+	for _, c := range strings.Split(rel, "/") {
+		if c == "" || c == "." {
+			continue
+		}
+		p = filepath.Join(p, c)
+		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
 }
 
 func isEmptyDir(p string) bool {

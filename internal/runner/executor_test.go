@@ -682,3 +682,78 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestExecuteStubCleanupStaysInUpper: a process that moves the runtime's
+// /etc stub away and puts a symlink to a host directory in its place must
+// not make the cleanup of the stubs (after the container is gone) remove
+// or touch anything through that symlink on the host.
+func TestExecuteStubCleanupStaysInUpper(t *testing.T) {
+	r, layers := newExecRunner(t)
+	must(t, os.RemoveAll(filepath.Join(layers[0], "etc")))
+	victim := t.TempDir()
+	for _, f := range []string{"hosts", "resolv.conf"} {
+		must(t, os.WriteFile(filepath.Join(victim, f), nil, 0o644))
+	}
+	upper := newUpper(t)
+	got := run(t, r, task.ExecRequest{ID: "stub-escape", Layers: layers, Upper: upper, Args: sh(
+		"mv /etc /etc.moved && ln -s " + victim + " /etc && ls -l /etc")})
+	if got.err != nil {
+		t.Fatalf("got %+v", got)
+	}
+	for _, f := range []string{"hosts", "resolv.conf"} {
+		if _, err := os.Lstat(filepath.Join(victim, f)); err != nil {
+			t.Errorf("the host's %s/%s was removed through the process's symlink: %v (run %+v)", victim, f, err, got)
+		}
+	}
+}
+
+// TestExecuteHostNetworkNoRawSockets: a process given the host's network
+// namespace (RUN --network=host, quick runs) runs without CAP_NET_RAW: in
+// the host's namespace it would sniff and forge the host's traffic
+// (packet sockets on its interfaces).
+func TestExecuteHostNetworkNoRawSockets(t *testing.T) {
+	r, layers := newExecRunner(t)
+	for _, tc := range []struct {
+		network bool
+		want    string
+	}{
+		{false, "00000000a80425fb"}, // Docker's default set
+		{true, "00000000a80405fb"},  // without CAP_NET_RAW (bit 13)
+	} {
+		got := run(t, r, task.ExecRequest{ID: "netraw-" + strconv.FormatBool(tc.network), Layers: layers, Network: tc.network,
+			Args: sh("grep -E '^CapBnd:' /proc/self/status")})
+		if f := strings.Fields(got.stdout); got.err != nil || len(f) != 2 || f[1] != tc.want {
+			t.Errorf("network %v: got %+v, want CapBnd %s", tc.network, got, tc.want)
+		}
+	}
+}
+
+// TestExecuteDaemonDiesWithStep: a process the step daemonized (its own
+// session, reparented) does not outlive the step.
+func TestExecuteDaemonDiesWithStep(t *testing.T) {
+	r, layers := newExecRunner(t)
+	secs := strconv.Itoa(100000 + os.Getpid()%100000)
+	got := run(t, r, task.ExecRequest{ID: "daemon", Layers: layers, Args: sh(
+		"(setsid sleep " + secs + " </dev/null >/dev/null 2>&1 &) ; " +
+			"until cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' ' | grep -q 'sleep " + secs + "'; do :; done; echo started")})
+	if got.err != nil || got.code != 0 || got.stdout != "started\n" {
+		t.Fatalf("got %+v", got)
+	}
+	out, _ := exec.Command("pgrep", "-f", "sleep "+secs).Output()
+	if len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("the daemon outlived its step: pids %s", out)
+	}
+}
+
+// TestExecuteDeviceNodesUnusable: a process may create a device node (as
+// Docker's RUN may, CAP_MKNOD), but the device cgroup keeps it from
+// opening one, a host disk's included.
+func TestExecuteDeviceNodesUnusable(t *testing.T) {
+	r, layers := newExecRunner(t)
+	got := run(t, r, task.ExecRequest{ID: "mknod", Layers: layers, Args: sh(
+		"mknod /disk b 8 0 && mknod /mem c 1 1 && chmod 666 /disk /mem && echo made; " +
+			"head -c1 /disk >/dev/null 2>&1 && echo disk-open; head -c1 /mem >/dev/null 2>&1 && echo mem-open; echo done")})
+	if got.err != nil || got.stdout != "made\ndone\n" {
+		t.Errorf("got %+v, want devices made but none opened", got)
+	}
+}
