@@ -130,10 +130,12 @@ func (s *Service) Route(ctx context.Context, id resourceid.ID) (string, error) {
 			return srv.Address, nil
 		}
 		ok, err := s.claim(ctx, g)
-		if err != nil && !errdefs.IsKind(err, errdefs.NotFound) {
+		switch {
+		case errdefs.IsKind(err, errdefs.NotFound):
+			return "", nil // deleted meanwhile: served here, as a missing group
+		case err != nil:
 			return "", err
-		}
-		if ok || err != nil {
+		case ok:
 			return "", nil
 		}
 		// Another server claimed it first: look again.
