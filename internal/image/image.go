@@ -7,9 +7,22 @@
 // Layout under Config.Dir:
 //
 //	layers/sha256/<diffID hex>/   an unpacked layer, published by rename, never written again
+//	layers/blobs/<diffID hex>.json  the compressed blobs seen to inflate to that diffID
 //	layers/tmp/                   layers being unpacked (emptied on start)
-//	images/sha256/<hex>.json      a pulled image: its config and layer diffIDs
+//	images/sha256/<hex>.json      a pulled image: its config, layers and the repositories it was pulled from
 //	trash/                        pruned layers on their way out (emptied on start)
+//
+// The cache is shared by every caller, so a cached layer or image is only
+// handed to a caller who showed it may pull it: a diffID is public
+// knowledge (any config names them), so a config claiming one proves
+// nothing. A cached layer is reused for a manifest's layer descriptor only
+// if that blob digest was itself seen to inflate to the diffID (else the
+// blob is fetched and verified like an uncached one), and only once the
+// registry answered a HEAD of that blob in the caller's repository with
+// the caller's token. A cached image is reused only for a repository it
+// was pulled from (where Resolve has just fetched its manifest with the
+// caller's credentials); from any other repository it is pulled again,
+// which costs a manifest, a config and a HEAD per layer.
 package image
 
 import (
@@ -62,10 +75,19 @@ type Cache struct {
 	slots     chan struct{} // bounds concurrent layer pulls across all Pulls
 
 	mu      sync.Mutex
-	images  map[string]int     // image digests being pulled: Prune keeps them
-	layers  map[string]int     // diffIDs being pulled: Prune keeps them
-	flights map[string]*flight // diffID → the one unpack in progress
+	images  map[string]int        // image digests being pulled: Prune keeps them
+	layers  map[string]int        // diffIDs being pulled: Prune keeps them
+	flights map[flightKey]*flight // the one fetch in progress of a blob for a diffID
+
+	// files serialises the read-modify-write of image records and blob
+	// lists; readers need no lock (atomicfile replaces them whole).
+	files sync.Mutex
 }
+
+// flightKey names a fetch by blob as well as diffID: a blob that fails to
+// inflate to the diffID its config claims must fail only the pull that
+// named it, not others waiting for the same diffID from a genuine blob.
+type flightKey struct{ diffID, blob string }
 
 var _ containergroup.Images = (*Cache)(nil)
 
@@ -79,6 +101,19 @@ type record struct {
 	Digest  string                     `json:"digest"`
 	Config  containergroup.ImageConfig `json:"config"`
 	DiffIDs []string                   `json:"diffIDs"`
+	// Blobs are the layers' compressed digests, in DiffIDs' order.
+	Blobs []string `json:"blobs"`
+	// Repositories (registry/name) the image was pulled from, each layer
+	// fetched or authorized there. Records written before this field
+	// existed have none, so they are pulled again: they may hold layers
+	// their puller was never authorized for.
+	Repositories []string `json:"repositories"`
+}
+
+// blobList is what layers/blobs/<diffID hex>.json holds.
+type blobList struct {
+	DiffID string   `json:"diffID"`
+	Blobs  []string `json:"blobs"`
 }
 
 // New opens (creating) the cache in cfg.Dir and removes what an
@@ -99,7 +134,7 @@ func New(cfg Config) (*Cache, error) {
 		lim:       limits{maxBytes: cfg.MaxLayerBytes, maxEntries: cfg.MaxLayerEntries},
 		images:    map[string]int{},
 		layers:    map[string]int{},
-		flights:   map[string]*flight{},
+		flights:   map[flightKey]*flight{},
 	}
 	if c.transport == nil {
 		c.transport = http.DefaultTransport
@@ -122,7 +157,7 @@ func New(cfg Config) (*Cache, error) {
 			return nil, err
 		}
 	}
-	for _, d := range []string{c.layersDir(), c.tmpDir(), c.imagesDir(), c.trashDir()} {
+	for _, d := range []string{c.layersDir(), c.blobsDir(), c.tmpDir(), c.imagesDir(), c.trashDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}
@@ -131,12 +166,17 @@ func New(cfg Config) (*Cache, error) {
 }
 
 func (c *Cache) layersDir() string { return filepath.Join(c.dir, "layers", "sha256") }
+func (c *Cache) blobsDir() string  { return filepath.Join(c.dir, "layers", "blobs") }
 func (c *Cache) tmpDir() string    { return filepath.Join(c.dir, "layers", "tmp") }
 func (c *Cache) imagesDir() string { return filepath.Join(c.dir, "images", "sha256") }
 func (c *Cache) trashDir() string  { return filepath.Join(c.dir, "trash") }
 
 func (c *Cache) layerDir(diffID string) string {
 	return filepath.Join(c.layersDir(), strings.TrimPrefix(diffID, "sha256:"))
+}
+
+func (c *Cache) blobsPath(diffID string) string {
+	return filepath.Join(c.blobsDir(), strings.TrimPrefix(diffID, "sha256:")+".json")
 }
 
 func (c *Cache) recordPath(digest string) string {
@@ -237,8 +277,11 @@ func platforms(ms []v1.Descriptor) string {
 	return strings.Join(ps, ", ")
 }
 
-// Pull implements containergroup.Images. An image whose record and layers
-// are all cached is returned without touching the network.
+// Pull implements containergroup.Images. ri must come from Resolve with
+// the same cred: an image whose record and layers are all cached, and
+// that was pulled from ri's repository before, is returned without
+// touching the network, on the strength of Resolve having fetched its
+// manifest there with cred.
 func (c *Cache) Pull(ctx context.Context, ri containergroup.ResolvedImage, cred *containergroup.Credential) (containergroup.Image, error) {
 	digest, err := v1.NewHash(ri.Digest)
 	if err != nil {
@@ -246,18 +289,19 @@ func (c *Cache) Pull(ctx context.Context, ri containergroup.ResolvedImage, cred 
 			Check: containergroup.CheckReference, Message: fmt.Sprintf("'%s' is not an image digest", ri.Digest), Cause: err,
 		}
 	}
-	c.pin(c.images, digest.String(), 1)
-	defer c.pin(c.images, digest.String(), -1)
-	if rec, ok := c.cached(digest.String()); ok {
-		return c.image(rec), nil
-	}
-
 	ref, err := name.NewDigest(ri.DigestRef)
 	if err != nil || ref.DigestStr() != digest.String() {
 		return containergroup.Image{}, &containergroup.ImageError{
 			Check: containergroup.CheckReference, Message: fmt.Sprintf("'%s' is not a reference to %s", ri.DigestRef, digest), Cause: err,
 		}
 	}
+	repoName := ref.Context().Name()
+	c.pin(c.images, digest.String(), 1)
+	defer c.pin(c.images, digest.String(), -1)
+	if rec, ok := c.cached(digest.String()); ok && slices.Contains(rec.Repositories, repoName) {
+		return c.image(rec), nil
+	}
+
 	// One failed layer fails the image and stops the others; the
 	// requests carry ctx, so cancelling it also cuts their reads.
 	ctx, cancel := context.WithCancel(ctx)
@@ -296,9 +340,10 @@ func (c *Cache) Pull(ctx context.Context, ri containergroup.ResolvedImage, cred 
 			Message: fmt.Sprintf("the image %s lists %d layers but its config %d diffIDs", ref, len(m.Layers), len(cfg.RootFS.DiffIDs)),
 		}
 	}
-	rec := record{Digest: digest.String(), Config: imageConfig(cfg)}
-	for _, d := range cfg.RootFS.DiffIDs {
+	rec := record{Digest: digest.String(), Config: imageConfig(cfg), Repositories: []string{repoName}}
+	for i, d := range cfg.RootFS.DiffIDs {
 		rec.DiffIDs = append(rec.DiffIDs, d.String())
+		rec.Blobs = append(rec.Blobs, m.Layers[i].Digest.String())
 		c.pin(c.layers, d.String(), 1)
 		defer c.pin(c.layers, d.String(), -1)
 	}
@@ -307,7 +352,9 @@ func (c *Cache) Pull(ctx context.Context, ri containergroup.ResolvedImage, cred 
 	for i, l := range m.Layers {
 		diffID := cfg.RootFS.DiffIDs[i]
 		go func() {
-			err := c.layerOnce(ctx, diffID, func() error { return c.fetchLayer(ctx, s, img, l, diffID) })
+			err := c.layerOnce(ctx, diffID, l.Digest,
+				func() error { return c.fetchLayer(ctx, s, img, l, diffID) },
+				func() error { return s.headBlob(ctx, l.Digest) })
 			if err != nil {
 				cancel()
 			}
@@ -323,11 +370,7 @@ func (c *Cache) Pull(ctx context.Context, ri containergroup.ResolvedImage, cred 
 	if first != nil {
 		return containergroup.Image{}, first
 	}
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return containergroup.Image{}, err
-	}
-	if err := atomicfile.WriteFile(c.recordPath(rec.Digest), data, 0o600); err != nil {
+	if err := c.writeRecord(rec); err != nil {
 		return containergroup.Image{}, err
 	}
 	c.log.InfoContext(ctx, "image pulled", "image", ri.DigestRef, "layers", len(rec.DiffIDs))
@@ -353,6 +396,25 @@ func (c *Cache) image(rec record) containergroup.Image {
 	return img
 }
 
+// writeRecord stores rec, keeping the repositories an earlier record of
+// the same image names.
+func (c *Cache) writeRecord(rec record) error {
+	c.files.Lock()
+	defer c.files.Unlock()
+	if old, ok := c.cached(rec.Digest); ok && slices.Equal(old.DiffIDs, rec.DiffIDs) && slices.Equal(old.Blobs, rec.Blobs) {
+		for _, r := range old.Repositories {
+			if !slices.Contains(rec.Repositories, r) {
+				rec.Repositories = append(rec.Repositories, r)
+			}
+		}
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(c.recordPath(rec.Digest), data, 0o600)
+}
+
 // cached returns the record of digest if it and all its layers are here.
 func (c *Cache) cached(digest string) (record, bool) {
 	data, err := os.ReadFile(c.recordPath(digest))
@@ -360,7 +422,8 @@ func (c *Cache) cached(digest string) (record, bool) {
 		return record{}, false
 	}
 	var rec record
-	if err := json.Unmarshal(data, &rec); err != nil || rec.Digest != digest {
+	if err := json.Unmarshal(data, &rec); err != nil || rec.Digest != digest ||
+		len(rec.Blobs) != len(rec.DiffIDs) || len(rec.Repositories) == 0 {
 		return record{}, false
 	}
 	for _, d := range rec.DiffIDs {
@@ -374,6 +437,41 @@ func (c *Cache) cached(digest string) (record, bool) {
 func (c *Cache) hasLayer(diffID string) bool {
 	fi, err := os.Lstat(c.layerDir(diffID))
 	return err == nil && fi.IsDir()
+}
+
+// knownBlob reports whether blob was seen to inflate to diffID.
+func (c *Cache) knownBlob(diffID, blob string) bool {
+	return slices.Contains(c.blobs(diffID), blob)
+}
+
+func (c *Cache) blobs(diffID string) []string {
+	data, err := os.ReadFile(c.blobsPath(diffID))
+	if err != nil {
+		return nil
+	}
+	var bl blobList
+	if err := json.Unmarshal(data, &bl); err != nil || bl.DiffID != diffID {
+		return nil
+	}
+	return bl.Blobs
+}
+
+// recordBlob notes that blob inflated to diffID. The note is true whether
+// or not the layer directory exists, so a crash between unpacking and
+// noting only costs a verification on the next pull.
+func (c *Cache) recordBlob(diffID, blob string) error {
+	c.files.Lock()
+	defer c.files.Unlock()
+	bl := blobList{DiffID: diffID, Blobs: c.blobs(diffID)}
+	if slices.Contains(bl.Blobs, blob) {
+		return nil
+	}
+	bl.Blobs = append(bl.Blobs, blob)
+	data, err := json.Marshal(bl)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(c.blobsPath(diffID), data, 0o600)
 }
 
 // Hold keeps the pulled image digest and its layers from Prune until the
@@ -393,22 +491,34 @@ func (c *Cache) pin(m map[string]int, key string, delta int) {
 	}
 }
 
-// layerOnce runs unpack for diffID unless the layer is cached, and makes
-// concurrent callers for the same diffID wait for one run.
-func (c *Cache) layerOnce(ctx context.Context, diffID v1.Hash, unpack func() error) error {
-	key := diffID.String()
+// layerOnce makes layer diffID, named by the manifest as blob, available
+// to the caller. If the layer is cached and blob is known to inflate to
+// it, the caller only has to show that it may pull blob (authorize);
+// otherwise fetch downloads and verifies blob (unpacking it unless the
+// layer is cached already), which is proof enough. Concurrent callers for
+// the same blob and diffID wait for one fetch, then authorize themselves.
+func (c *Cache) layerOnce(ctx context.Context, diffID, blob v1.Hash, fetch, authorize func() error) error {
+	key := flightKey{diffID: diffID.String(), blob: blob.String()}
+	alone := false
 	for {
 		c.mu.Lock()
-		if c.hasLayer(key) {
+		if c.hasLayer(key.diffID) && c.knownBlob(key.diffID, key.blob) {
 			c.mu.Unlock()
-			return nil
+			return authorize()
 		}
 		f, ok := c.flights[key]
-		if !ok {
+		if !ok || alone {
+			if ok {
+				// Another caller's fetch failed, maybe for reasons of
+				// its own (its credentials, its connection): this one
+				// runs alongside rather than inherit its error.
+				c.mu.Unlock()
+				return fetch()
+			}
 			f = &flight{done: make(chan struct{})}
 			c.flights[key] = f
 			c.mu.Unlock()
-			f.err = unpack()
+			f.err = fetch()
 			c.mu.Lock()
 			delete(c.flights, key)
 			c.mu.Unlock()
@@ -421,10 +531,9 @@ func (c *Cache) layerOnce(ctx context.Context, diffID v1.Hash, unpack func() err
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if f.err == nil || errors.Is(f.err, context.Canceled) {
-			continue // cached now, or its puller gave up: try ourselves
+		if f.err != nil {
+			alone = true
 		}
-		return f.err
 	}
 }
 
@@ -453,8 +562,8 @@ func (c *Cache) pruneLocked(keep []string) ([]string, error) {
 	for d := range c.layers {
 		live[d] = true
 	}
-	for d := range c.flights {
-		live[d] = true
+	for k := range c.flights {
+		live[k.diffID] = true
 	}
 	for _, e := range entries {
 		hex, ok := strings.CutSuffix(e.Name(), ".json")
@@ -496,6 +605,20 @@ func (c *Cache) pruneLocked(keep []string) ([]string, error) {
 			return doomed, err
 		}
 		doomed = append(doomed, l.Name())
+	}
+	// Blob lists go with their layers, and any a crash left without one.
+	lists, err := os.ReadDir(c.blobsDir())
+	if err != nil {
+		return doomed, err
+	}
+	for _, e := range lists {
+		hex, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || strings.HasPrefix(hex, ".") || live["sha256:"+hex] || c.hasLayer("sha256:"+hex) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(c.blobsDir(), e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return doomed, err
+		}
 	}
 	return doomed, nil
 }

@@ -22,6 +22,9 @@ import (
 // checked against its digest, inflated, checked against its diffID and
 // unpacked in one pass, then published under its diffID by renaming its
 // directory. A layer that fails any check is deleted, never published.
+// If the diffID is unpacked already (from another blob: another
+// compression of the same tar), the blob is only checked, not unpacked.
+// Either way the blob is then noted as one that inflates to diffID.
 func (c *Cache) fetchLayer(ctx context.Context, s *session, img v1.Image, desc v1.Descriptor, diffID v1.Hash) error {
 	select {
 	case c.slots <- struct{}{}:
@@ -40,7 +43,12 @@ func (c *Cache) fetchLayer(ctx context.Context, s *session, img v1.Image, desc v
 	}
 	defer func() { _ = rc.Close() }()
 
-	err = c.unpackStream(diffID, sourceReader{rc})
+	verifyOnly := c.hasLayer(diffID.String())
+	if verifyOnly {
+		err = c.verifyStream(diffID, sourceReader{rc})
+	} else {
+		err = c.unpackStream(diffID, sourceReader{rc})
+	}
 	if se, ok := errors.AsType[sourceError](err); ok {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -62,8 +70,11 @@ func (c *Cache) fetchLayer(ctx context.Context, s *session, img v1.Image, desc v
 			Cause:   err,
 		}
 	}
+	if err := c.recordBlob(diffID.String(), desc.Digest.String()); err != nil {
+		return fmt.Errorf("noting layer %s: %w", desc.Digest, err)
+	}
 	c.log.InfoContext(ctx, "layer unpacked", "repository", s.repo.Name(), "digest", desc.Digest.String(), "diff_id", diffID.String(),
-		"bytes", desc.Size, "duration", time.Since(start))
+		"bytes", desc.Size, "duration", time.Since(start), "verified_only", verifyOnly)
 	return nil
 }
 
@@ -154,6 +165,32 @@ func (c *Cache) unpackStream(diffID v1.Hash, rc io.Reader) (err error) {
 		return fmt.Errorf("%w: got sha256:%s, want %s", errDiffIDMismatch, got, diffID)
 	}
 	return c.publish(tmp, diffID)
+}
+
+// verifyStream checks that the (compressed or not) tar stream r inflates
+// to diffID, without unpacking it.
+func (c *Cache) verifyStream(diffID v1.Hash, r io.Reader) error {
+	if diffID.Algorithm != "sha256" {
+		return fmt.Errorf("%w: diffID %s is not sha256", errUnsafeLayer, diffID)
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	dec, closeDec, err := decompress(br)
+	if err != nil {
+		return err
+	}
+	defer closeDec()
+	h := sha256.New()
+	if _, err := io.Copy(h, &capReader{r: dec, max: c.lim.maxBytes}); err != nil {
+		return err
+	}
+	// The compressed digest is only checked once its last byte is read.
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != diffID.Hex {
+		return fmt.Errorf("%w: got sha256:%s, want %s", errDiffIDMismatch, got, diffID)
+	}
+	return nil
 }
 
 // publish makes the unpacked layer durable, then visible. One syncfs per

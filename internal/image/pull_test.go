@@ -285,7 +285,7 @@ func TestPrune(t *testing.T) {
 	if err := c.Prune(t.Context(), nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{c.layersDir(), c.imagesDir(), c.trashDir()} {
+	for _, d := range []string{c.layersDir(), c.blobsDir(), c.imagesDir(), c.trashDir()} {
 		if left, _ := os.ReadDir(d); len(left) != 0 {
 			t.Errorf("%s holds %v after Prune(nil)", d, left)
 		}

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
@@ -101,6 +103,36 @@ func (c *Cache) connect(ctx context.Context, repo name.Repository, cred *contain
 		return nil, s.fail(stageToken, err)
 	}
 	return s, nil
+}
+
+// headBlob asks the registry whether the session may pull blob d from its
+// repository: the registry's token checks are the authority on who may
+// reuse a cached layer, and a registry only answers for blobs that
+// repository holds.
+func (s *session) headBlob(ctx context.Context, d v1.Hash) error {
+	u := url.URL{Scheme: "https", Host: s.repo.RegistryStr(), Path: "/v2/" + s.repo.RepositoryStr() + "/blobs/" + d.String()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Transport: s.rt}).Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return s.fail(stageBlob, err)
+	}
+	_ = resp.Body.Close()
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		return s.fail(stageBlob, err)
+	}
+	if got := resp.Header.Get("Docker-Content-Digest"); got != "" && got != d.String() {
+		return &containergroup.ImageError{
+			Check:   containergroup.CheckRegistry,
+			Message: fmt.Sprintf("the registry '%s' answered for blob %s with %s", s.repo.RegistryStr(), d, shorten(got, 100)),
+		}
+	}
+	return nil
 }
 
 func (s *session) options(ctx context.Context, jobs int) []remote.Option {
