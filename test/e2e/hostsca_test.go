@@ -108,7 +108,8 @@ func TestHostsAndCA(t *testing.T) {
 	block := func(lines ...string) string {
 		return "# BEGIN cerulean (data dir " + e.dataDir + ")\n" + strings.Join(lines, "\n") + "\n# END cerulean (data dir " + e.dataDir + ")\n"
 	}
-	want := []string{"127.0.0.1 " + host(alpha), "127.0.0.1 " + host(beta)}
+	// The blob host of ACR Tasks (uploads and logs of az acr build) first.
+	want := []string{"127.0.0.1 cerulean.blob.azurecr.localhost", "127.0.0.1 " + host(alpha), "127.0.0.1 " + host(beta)}
 	if groupLabels {
 		want = append(want, "127.0.0.1 "+host(loginServer), groupLine)
 	}
