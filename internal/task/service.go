@@ -646,7 +646,36 @@ func (s *Service) List(ctx context.Context, group resourceid.ID, name string, f 
 	if err != nil {
 		return nil, err
 	}
-	return s.store.ListRuns(ctx, reg.Name, f)
+	if f.Image == "" {
+		return s.store.ListRuns(ctx, reg.Name, f)
+	}
+	all, err := s.store.ListRuns(ctx, reg.Name, RunFilter{Status: f.Status})
+	if err != nil {
+		return nil, err
+	}
+	var out []Run
+	for _, r := range all {
+		if f.Top > 0 && len(out) == f.Top {
+			break
+		}
+		if outputs(r, f.Image) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// outputs reports whether a run output the manifest image
+// ("<repository>@<digest>"; repositories compare case-insensitively, as
+// ACR's names do).
+func outputs(r Run, image string) bool {
+	repo, digest, _ := strings.Cut(image, "@")
+	for _, im := range r.OutputImages {
+		if strings.EqualFold(im.Repository, repo) && im.Digest == digest {
+			return true
+		}
+	}
+	return false
 }
 
 // SetArchive sets a run's isArchiveEnabled.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -164,12 +165,21 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 		t.Errorf("az acr task logs --run-id ca1:\n%s", logs)
 	}
 
+	// --image: the runs that output the manifest a tag names.
+	if got := e.must(t, owner, az, "acr", "task", "list-runs", "-r", reg, "--image", "app:v1", "--query", "[].runId", "-o", "tsv"); got != "ca1" {
+		t.Errorf("list-runs --image app:v1: %q", got)
+	}
+	if _, errOut, code := e.run(t, owner, az, "acr", "task", "logs", "-r", reg, "--image", "app:v1"); code != 0 || !strings.Contains(errOut, "Run ID: ca1") {
+		t.Errorf("task logs --image app:v1: exit %d\n%s", code, errOut)
+	}
+
 	// A failing RUN: az's "Run failed" and a non-zero exit.
 	write("Dockerfile", "FROM "+base+"\nRUN echo about to fail && exit 3\n")
 	out, errOut, code = e.run(t, owner, az, "acr", "build", "-r", reg, "-t", "app:broken", dir)
 	if code == 0 || !strings.Contains(errOut, "Run failed") || !hasLine(out, "about to fail") {
 		t.Fatalf("a failing RUN: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
+	t.Logf("a failing RUN\nstdout:\n%s\nstderr:\n%s", out, errOut)
 	// task logs of a failed run still exits 0.
 	if logs := e.must(t, owner, az, "acr", "task", "logs", "-r", reg, "--run-id", "ca2"); !hasLine(logs, "about to fail") {
 		t.Errorf("az acr task logs --run-id ca2:\n%s", logs)
@@ -183,6 +193,7 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 	if code != 0 || !hasLine(out, "hello from acr run") || !strings.Contains(errOut, "Queued a run with ID: ca3") {
 		t.Fatalf("az acr run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
+	t.Logf("az acr run\nstdout:\n%s\nstderr:\n%s", out, errOut)
 
 	// --no-wait queues the run and prints nothing else (az drops the
 	// result of a command run with --no-wait); task logs then follows it
@@ -205,6 +216,32 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 	t.Logf("az acr build --no-logs: %s", time.Since(start).Round(time.Millisecond))
 	if done.RunID != "ca5" || done.Status != "Succeeded" {
 		t.Errorf("az acr build --no-logs: %+v", done)
+	}
+
+	// A context of 64 MiB or more goes up in 4 MiB blocks, two at a time,
+	// then a block list; with no -t nothing is pushed.
+	big := t.TempDir()
+	noise := make([]byte, 65<<20)
+	rng := rand.NewChaCha8([32]byte{'c', 'e', 'r', 'u', 'l', 'e', 'a', 'n'})
+	_, _ = rng.Read(noise)
+	if err := os.WriteFile(filepath.Join(big, "noise.bin"), noise, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(big, "Dockerfile"), []byte("FROM scratch\nCOPY noise.bin /\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	puts := func() int { return strings.Count(e.log.String(), "method=PUT host="+blobHost+" ") }
+	before := puts()
+	start = time.Now()
+	out, errOut, code = e.run(t, owner, az, "acr", "build", "-r", reg, big)
+	t.Logf("az acr build of a 65 MiB context: %s", time.Since(start).Round(time.Millisecond))
+	if code != 0 || !strings.Contains(out, "Run ID: ca6 was successful after") ||
+		!regexp.MustCompile(`Sending context \(65\.\d{3} MiB\) to registry: `+reg+`\.\.\.`).MatchString(errOut) ||
+		!strings.Contains(errOut, "'--image or -t' is not provided. Skipping image push after build.") {
+		t.Fatalf("az acr build of a 65 MiB context: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if n := puts() - before; n != 18 { // 17 blocks and the list
+		t.Errorf("the 65 MiB context went up in %d PUTs, want 18", n)
 	}
 }
 
@@ -308,6 +345,8 @@ func buildParity(t *testing.T, e *env, az string) {
 		sameText("acr", "task", "list-runs", "-r", reg, "-o", f)
 	}
 	sameText("acr", "task", "list-runs", "-r", reg, "--top", "2", "-o", "table")
+	sameText("acr", "task", "list-runs", "-r", reg, "--image", "app:v1", "-o", "table")
+	sameText("acr", "task", "list-runs", "-r", reg, "--run-status", "Failed", "-o", "tsv")
 	for _, id := range []string{"ca1", "ca2"} {
 		sameText("acr", "task", "logs", "-r", reg, "--run-id", id)
 	}
