@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -195,16 +196,39 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 	}
 	t.Logf("az acr run\nstdout:\n%s\nstderr:\n%s", out, errOut)
 
+	// A long log comes in 4 KiB ranges; az prints each line once, in order.
+	write("Dockerfile", "FROM "+base+"\nRUN seq 1 20000\n")
+	out, errOut, code = e.run(t, owner, az, "acr", "build", "-r", reg, "--no-push", dir)
+	if code != 0 {
+		t.Fatalf("az acr build of a long log: exit %d\n%s", code, errOut)
+	}
+	var numbers []string
+	for l := range strings.Lines(out) {
+		if l = strings.TrimRight(l, "\r\n"); l != "" && strings.Trim(l, "0123456789") == "" {
+			numbers = append(numbers, l)
+		}
+	}
+	if len(numbers) != 20000 || numbers[0] != "1" || numbers[19999] != "20000" {
+		t.Errorf("the long log printed %d number lines", len(numbers))
+	} else {
+		for i, n := range numbers {
+			if n != strconv.Itoa(i+1) {
+				t.Errorf("line %d of the long log is %q", i+1, n)
+				break
+			}
+		}
+	}
+
 	// --no-wait queues the run and prints nothing else (az drops the
 	// result of a command run with --no-wait); task logs then follows it
 	// to its end.
 	write("Dockerfile", "FROM "+base+"\nRUN echo later\n")
 	out, errOut, code = e.run(t, owner, az, "acr", "build", "-r", reg, "-t", "app:later", "--no-wait", dir)
-	if code != 0 || out != "" || !strings.Contains(errOut, "Queued a build with ID: ca4") || strings.Contains(errOut, "Waiting for an agent") {
+	if code != 0 || out != "" || !strings.Contains(errOut, "Queued a build with ID: ca5") || strings.Contains(errOut, "Waiting for an agent") {
 		t.Fatalf("az acr build --no-wait: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if logs := e.must(t, owner, az, "acr", "task", "logs", "-r", reg, "--run-id", "ca4"); !hasLine(logs, "later") || !strings.Contains(logs, "Run ID: ca4 was successful after") {
-		t.Errorf("az acr task logs --run-id ca4:\n%s", logs)
+	if logs := e.must(t, owner, az, "acr", "task", "logs", "-r", reg, "--run-id", "ca5"); !hasLine(logs, "later") || !strings.Contains(logs, "Run ID: ca5 was successful after") {
+		t.Errorf("az acr task logs --run-id ca5:\n%s", logs)
 	}
 
 	// --no-logs polls GET runs/{id} every 30 s until the run ends.
@@ -214,7 +238,7 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 		t.Fatal(err)
 	}
 	t.Logf("az acr build --no-logs: %s", time.Since(start).Round(time.Millisecond))
-	if done.RunID != "ca5" || done.Status != "Succeeded" {
+	if done.RunID != "ca6" || done.Status != "Succeeded" {
 		t.Errorf("az acr build --no-logs: %+v", done)
 	}
 
@@ -235,13 +259,40 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 	start = time.Now()
 	out, errOut, code = e.run(t, owner, az, "acr", "build", "-r", reg, big)
 	t.Logf("az acr build of a 65 MiB context: %s", time.Since(start).Round(time.Millisecond))
-	if code != 0 || !strings.Contains(out, "Run ID: ca6 was successful after") ||
+	if code != 0 || !strings.Contains(out, "Run ID: ca7 was successful after") ||
 		!regexp.MustCompile(`Sending context \(65\.\d{3} MiB\) to registry: `+reg+`\.\.\.`).MatchString(errOut) ||
 		!strings.Contains(errOut, "'--image or -t' is not provided. Skipping image push after build.") {
 		t.Fatalf("az acr build of a 65 MiB context: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	if n := puts() - before; n != 18 { // 17 blocks and the list
 		t.Errorf("the 65 MiB context went up in %d PUTs, want 18", n)
+	}
+
+	// cancel-run stops a running quick run; its log ends, and task logs
+	// (which never fails for the run's status) says so.
+	out, errOut, code = e.run(t, owner, az, "acr", "run", "-r", reg, "--cmd", "$Registry/base/busybox:1 sleep 300", "--no-wait", "/dev/null")
+	if code != 0 || out != "" || !strings.Contains(errOut, "Queued a run with ID: ca8") {
+		t.Fatalf("az acr run --no-wait: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	status := func() string {
+		return e.must(t, owner, az, "acr", "task", "show-run", "-r", reg, "--run-id", "ca8", "--query", "status", "-o", "tsv")
+	}
+	for i := 0; status() != "Running"; i++ {
+		if i == 60 {
+			t.Fatal("run ca8 never ran")
+		}
+		sleep(t, 500)
+	}
+	e.must(t, owner, az, "acr", "task", "cancel-run", "-r", reg, "--run-id", "ca8")
+	if logs := e.must(t, owner, az, "acr", "task", "logs", "-r", reg, "--run-id", "ca8"); !strings.Contains(logs, "Run ID: ca8") {
+		t.Errorf("az acr task logs of a canceled run:\n%s", logs)
+	}
+	if got := status(); got != "Canceled" {
+		t.Errorf("run ca8 is %s after cancel-run", got)
+	}
+	// update-run records isArchiveEnabled.
+	if got := e.must(t, owner, az, "acr", "task", "update-run", "-r", reg, "--run-id", "ca1", "--no-archive", "false", "--query", "isArchiveEnabled", "-o", "tsv"); got != "true" {
+		t.Errorf("update-run --no-archive false: isArchiveEnabled %q", got)
 	}
 }
 
@@ -268,7 +319,7 @@ func (e *env) pushBusybox(t *testing.T, ref, token string) {
 		hdr(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: 0o755}, nil)
 	}
 	hdr(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bb))}, bb)
-	for _, l := range []string{"sh", "echo", "cat", "ls", "sleep", "true", "false"} {
+	for _, l := range []string{"sh", "echo", "cat", "ls", "sleep", "seq", "true", "false"} {
 		hdr(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + l, Linkname: "busybox", Mode: 0o777}, nil)
 	}
 	passwd := []byte("root:x:0:0:root:/root:/bin/sh\n")
@@ -347,11 +398,16 @@ func buildParity(t *testing.T, e *env, az string) {
 	sameText("acr", "task", "list-runs", "-r", reg, "--top", "2", "-o", "table")
 	sameText("acr", "task", "list-runs", "-r", reg, "--image", "app:v1", "-o", "table")
 	sameText("acr", "task", "list-runs", "-r", reg, "--run-status", "Failed", "-o", "tsv")
+	sameText("acr", "task", "show-run", "-r", reg, "--run-id", "ca1", "-o", "table")
+	ro, _, _, co, _, _ := both("acr", "task", "show-run", "-r", reg, "--run-id", "ca1")
+	if d := jsonDiffs(t, ro, co, nil); len(d) > 0 {
+		t.Errorf("az acr task show-run differs:\n%s", strings.Join(d, "\n"))
+	}
 	for _, id := range []string{"ca1", "ca2"} {
 		sameText("acr", "task", "logs", "-r", reg, "--run-id", id)
 	}
 	sameText("acr", "task", "logs", "-r", reg)
-	ro, _, _, co, _, _ := both("acr", "task", "list-runs", "-r", reg, "-o", "json")
+	ro, _, _, co, _, _ = both("acr", "task", "list-runs", "-r", reg, "-o", "json")
 	if d := jsonDiffs(t, ro, co, nil); len(d) > 0 {
 		t.Errorf("az acr task list-runs -o json differs:\n%s", strings.Join(d, "\n"))
 	}
