@@ -190,8 +190,8 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 	}
 
 	// A quick run with the registry's login done: $Registry is its login server.
-	out, errOut, code = e.run(t, owner, az, "acr", "run", "-r", reg, "--cmd", "$Registry/base/busybox:1 echo hello from acr run", "/dev/null")
-	if code != 0 || !hasLine(out, "hello from acr run") || !strings.Contains(errOut, "Queued a run with ID: ca3") {
+	out, errOut, code = e.run(t, owner, az, "acr", "run", "-r", reg, "--cmd", "$Registry/base/busybox:1 echo hello from acr run $ID", "/dev/null")
+	if code != 0 || !hasLine(out, "hello from acr run ca3") || !strings.Contains(errOut, "Queued a run with ID: ca3") {
 		t.Fatalf("az acr run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	t.Logf("az acr run\nstdout:\n%s\nstderr:\n%s", out, errOut)
@@ -268,27 +268,45 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 		t.Errorf("the 65 MiB context went up in %d PUTs, want 18", n)
 	}
 
+	// A Dockerfile named by -f outside the context, build arguments (one
+	// from the environment, one secret), --target and a templated tag.
+	other := t.TempDir()
+	custom := filepath.Join(other, "Custom.dockerfile")
+	if err := os.WriteFile(custom, []byte("FROM "+base+" AS first\nARG A\nARG B\nARG S\n"+
+		"RUN echo \"A=$A B=$B\" && test \"$S\" = top\"\"secret && echo \"secret: $S\"\n"+
+		"FROM first\nRUN echo never\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = e.run(t, append(owner, "B=from-env"), az, "acr", "build", "-r", reg, "-t", "opts:{{.Run.ID}}", "-f", custom,
+		"--build-arg", "A=1", "--build-arg", "B", "--secret-build-arg", "S=topsecret", "--target", "first", dir)
+	if code != 0 || !hasLine(out, "A=1 B=from-env") || !strings.Contains(out, "\nsecret: *") || strings.Contains(out, "topsecret") || strings.Contains(out, "never") {
+		t.Fatalf("az acr build -f --build-arg --secret-build-arg --target: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if tags := e.must(t, owner, az, "acr", "repository", "show-tags", "-n", reg, "--repository", "opts", "-o", "tsv"); tags != "ca8" {
+		t.Errorf("show-tags opts: %q, want the run's id", tags)
+	}
+
 	// cancel-run stops a running quick run; its log ends, and task logs
 	// (which never fails for the run's status) says so.
 	out, errOut, code = e.run(t, owner, az, "acr", "run", "-r", reg, "--cmd", "$Registry/base/busybox:1 sleep 300", "--no-wait", "/dev/null")
-	if code != 0 || out != "" || !strings.Contains(errOut, "Queued a run with ID: ca8") {
+	if code != 0 || out != "" || !strings.Contains(errOut, "Queued a run with ID: ca9") {
 		t.Fatalf("az acr run --no-wait: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	status := func() string {
-		return e.must(t, owner, az, "acr", "task", "show-run", "-r", reg, "--run-id", "ca8", "--query", "status", "-o", "tsv")
+		return e.must(t, owner, az, "acr", "task", "show-run", "-r", reg, "--run-id", "ca9", "--query", "status", "-o", "tsv")
 	}
 	for i := 0; status() != "Running"; i++ {
 		if i == 60 {
-			t.Fatal("run ca8 never ran")
+			t.Fatal("run ca9 never ran")
 		}
 		sleep(t, 500)
 	}
-	e.must(t, owner, az, "acr", "task", "cancel-run", "-r", reg, "--run-id", "ca8")
-	if logs := e.must(t, owner, az, "acr", "task", "logs", "-r", reg, "--run-id", "ca8"); !strings.Contains(logs, "Run ID: ca8") {
+	e.must(t, owner, az, "acr", "task", "cancel-run", "-r", reg, "--run-id", "ca9")
+	if logs := e.must(t, owner, az, "acr", "task", "logs", "-r", reg, "--run-id", "ca9"); !strings.Contains(logs, "Run ID: ca9") {
 		t.Errorf("az acr task logs of a canceled run:\n%s", logs)
 	}
 	if got := status(); got != "Canceled" {
-		t.Errorf("run ca8 is %s after cancel-run", got)
+		t.Errorf("run ca9 is %s after cancel-run", got)
 	}
 	// update-run records isArchiveEnabled.
 	if got := e.must(t, owner, az, "acr", "task", "update-run", "-r", reg, "--run-id", "ca1", "--no-archive", "false", "--query", "isArchiveEnabled", "-o", "tsv"); got != "true" {
