@@ -195,6 +195,15 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 		t.Fatalf("az acr run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	t.Logf("az acr run\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	// -f names a task file whose steps az sends after its own version line.
+	taskFile := filepath.Join(t.TempDir(), "steps.yaml")
+	if err := os.WriteFile(taskFile, []byte("steps:\n  - cmd: $Registry/base/busybox:1 echo first step\n  - id: second\n    cmd: $Registry/base/busybox:1 echo second step\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = e.run(t, owner, az, "acr", "run", "-r", reg, "-f", taskFile, "/dev/null")
+	if code != 0 || !hasLine(out, "first step") || !hasLine(out, "second step") || !strings.Contains(out, "Step ID: second marked as successful") || !strings.Contains(errOut, "Queued a run with ID: ca4") {
+		t.Fatalf("az acr run -f: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
 
 	// A long log comes in 4 KiB ranges; az prints each line once, in order.
 	write("Dockerfile", "FROM "+base+"\nRUN seq 1 20000\n")
@@ -224,11 +233,11 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 	// to its end.
 	write("Dockerfile", "FROM "+base+"\nRUN echo later\n")
 	out, errOut, code = e.run(t, owner, az, "acr", "build", "-r", reg, "-t", "app:later", "--no-wait", dir)
-	if code != 0 || out != "" || !strings.Contains(errOut, "Queued a build with ID: ca5") || strings.Contains(errOut, "Waiting for an agent") {
+	if code != 0 || out != "" || !strings.Contains(errOut, "Queued a build with ID: ca6") || strings.Contains(errOut, "Waiting for an agent") {
 		t.Fatalf("az acr build --no-wait: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if logs := e.must(t, owner, az, "acr", "task", "logs", "-r", reg, "--run-id", "ca5"); !hasLine(logs, "later") || !strings.Contains(logs, "Run ID: ca5 was successful after") {
-		t.Errorf("az acr task logs --run-id ca5:\n%s", logs)
+	if logs := e.must(t, owner, az, "acr", "task", "logs", "-r", reg, "--run-id", "ca6"); !hasLine(logs, "later") || !strings.Contains(logs, "Run ID: ca6 was successful after") {
+		t.Errorf("az acr task logs --run-id ca6:\n%s", logs)
 	}
 
 	// --no-logs polls GET runs/{id} every 30 s until the run ends.
@@ -238,7 +247,7 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 		t.Fatal(err)
 	}
 	t.Logf("az acr build --no-logs: %s", time.Since(start).Round(time.Millisecond))
-	if done.RunID != "ca6" || done.Status != "Succeeded" {
+	if done.RunID != "ca7" || done.Status != "Succeeded" {
 		t.Errorf("az acr build --no-logs: %+v", done)
 	}
 
@@ -259,7 +268,7 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 	start = time.Now()
 	out, errOut, code = e.run(t, owner, az, "acr", "build", "-r", reg, big)
 	t.Logf("az acr build of a 65 MiB context: %s", time.Since(start).Round(time.Millisecond))
-	if code != 0 || !strings.Contains(out, "Run ID: ca7 was successful after") ||
+	if code != 0 || !strings.Contains(out, "Run ID: ca8 was successful after") ||
 		!regexp.MustCompile(`Sending context \(65\.\d{3} MiB\) to registry: `+reg+`\.\.\.`).MatchString(errOut) ||
 		!strings.Contains(errOut, "'--image or -t' is not provided. Skipping image push after build.") {
 		t.Fatalf("az acr build of a 65 MiB context: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
@@ -282,31 +291,31 @@ ENTRYPOINT ["/busybox", "cat", "/msg", "/greeting.txt"]
 	if code != 0 || !hasLine(out, "A=1 B=from-env") || !strings.Contains(out, "\nsecret: *") || strings.Contains(out, "topsecret") || strings.Contains(out, "never") {
 		t.Fatalf("az acr build -f --build-arg --secret-build-arg --target: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if tags := e.must(t, owner, az, "acr", "repository", "show-tags", "-n", reg, "--repository", "opts", "-o", "tsv"); tags != "ca8" {
+	if tags := e.must(t, owner, az, "acr", "repository", "show-tags", "-n", reg, "--repository", "opts", "-o", "tsv"); tags != "ca9" {
 		t.Errorf("show-tags opts: %q, want the run's id", tags)
 	}
 
 	// cancel-run stops a running quick run; its log ends, and task logs
 	// (which never fails for the run's status) says so.
 	out, errOut, code = e.run(t, owner, az, "acr", "run", "-r", reg, "--cmd", "$Registry/base/busybox:1 sleep 300", "--no-wait", "/dev/null")
-	if code != 0 || out != "" || !strings.Contains(errOut, "Queued a run with ID: ca9") {
+	if code != 0 || out != "" || !strings.Contains(errOut, "Queued a run with ID: caa") {
 		t.Fatalf("az acr run --no-wait: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	status := func() string {
-		return e.must(t, owner, az, "acr", "task", "show-run", "-r", reg, "--run-id", "ca9", "--query", "status", "-o", "tsv")
+		return e.must(t, owner, az, "acr", "task", "show-run", "-r", reg, "--run-id", "caa", "--query", "status", "-o", "tsv")
 	}
 	for i := 0; status() != "Running"; i++ {
 		if i == 60 {
-			t.Fatal("run ca9 never ran")
+			t.Fatal("run caa never ran")
 		}
 		sleep(t, 500)
 	}
-	e.must(t, owner, az, "acr", "task", "cancel-run", "-r", reg, "--run-id", "ca9")
-	if logs := e.must(t, owner, az, "acr", "task", "logs", "-r", reg, "--run-id", "ca9"); !strings.Contains(logs, "Run ID: ca9") {
+	e.must(t, owner, az, "acr", "task", "cancel-run", "-r", reg, "--run-id", "caa")
+	if logs := e.must(t, owner, az, "acr", "task", "logs", "-r", reg, "--run-id", "caa"); !strings.Contains(logs, "Run ID: caa") {
 		t.Errorf("az acr task logs of a canceled run:\n%s", logs)
 	}
 	if got := status(); got != "Canceled" {
-		t.Errorf("run ca9 is %s after cancel-run", got)
+		t.Errorf("run caa is %s after cancel-run", got)
 	}
 	// update-run records isArchiveEnabled.
 	if got := e.must(t, owner, az, "acr", "task", "update-run", "-r", reg, "--run-id", "ca1", "--no-archive", "false", "--query", "isArchiveEnabled", "-o", "tsv"); got != "true" {
