@@ -263,16 +263,21 @@ func (s *Service) ScheduleBuild(ctx context.Context, caller Caller, group resour
 			return nil, err
 		}
 		push := spec.Push && len(images) > 0
+		auth := s.auth(rc.caller)
 		rc.log.Printf("Setting up the build for run ID: %s", rc.run.ID)
-		rc.log.Printf("Executing step ID: build. Timeout(sec): %d, Working directory: '', Network: ''", rc.run.Timeout)
-		if push {
-			rc.log.Printf("Logging in to registry: %s", reg.LoginServer)
+		// As acr-builder does, the run logs in to its registry before the
+		// build step, push or not (the base images may live there).
+		rc.log.Printf("Logging in to registry: %s", reg.LoginServer)
+		if _, _, _, err := auth(ctx, reg.LoginServer); err != nil {
+			return nil, err
 		}
+		rc.log.Printf("Successfully logged into %s", reg.LoginServer)
+		rc.log.Printf("Executing step ID: build. Timeout(sec): %d, Working directory: '', Network: ''", rc.run.Timeout)
 		start := s.now()
 		res, err := s.builder.Build(ctx, BuildRequest{
 			ContextDir: filepath.Join(rc.dir, "context"), Dockerfile: df, Args: spec.Args, Target: spec.Target,
 			Platform: spec.Platform, Images: images, Push: push, NoCache: spec.NoCache,
-			Auth: s.auth(rc.caller), Log: rc.log,
+			Auth: auth, Log: rc.log,
 		})
 		if err != nil {
 			rc.log.Printf("Step ID: build marked as failed (elapsed time in seconds: %.6f)", s.now().Sub(start).Seconds())
