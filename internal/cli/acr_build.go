@@ -140,11 +140,13 @@ func runACRBuild(i *inv) (any, error) {
 	return i.followRun(s, name, group, run, timeout, logACRBuild)
 }
 
-// followRun is the end of acr_build and acr_run: the queued run with
-// --no-wait, the finished run with --no-logs, else the log.
+// followRun is the end of acr_build and acr_run: nothing with --no-wait
+// (acr_build returns the queued run, but az's core drops the result of any
+// command registered with supports_no_wait when --no-wait is given), the
+// finished run with --no-logs, else the log.
 func (i *inv) followRun(s *session, name, group string, run client.Run, timeout *int, logName string) (any, error) {
 	if i.args.flag("no_wait") {
-		return runOutput(run), nil
+		return nil, nil
 	}
 	i.app.log.warnf(logName, "Waiting for an agent...")
 	if i.args.flag("no_logs") {

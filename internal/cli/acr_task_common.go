@@ -173,8 +173,10 @@ func (i *inv) streamRunLogs(s *session, name, group, runID string, timeout *int,
 	errMsg := fmt.Sprintf("Could not get logs for ID: %s", runID)
 	links, err := s.arm().GetRunLogSASURL(i.ctx, s.subscriptionID(), group, name, runID)
 	if err != nil {
-		i.app.log.debugf(logACRStream, "%s Exception: %v", errMsg, err)
-		return errorf("%s", errMsg)
+		// stream_logs turns only msrestazure's CloudError into "Could not
+		// get logs"; az 2.45's track-2 client raises HttpResponseError,
+		// which az prints as the service's error ((RunNotFound) …, exit 3).
+		return err
 	}
 	if links.LogArtifactLink != "" {
 		return i.streamArtifactLogs(links.LogArtifactLink)

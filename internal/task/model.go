@@ -77,6 +77,10 @@ type Run struct {
 type RunFilter struct {
 	Status Status // "" for any
 	Top    int    // at most this many, newest first; 0 for all
+	// Image is "<repository>@<digest>": only runs that output that
+	// manifest (az acr task list-runs --image). Service.List evaluates
+	// it; stores ignore it.
+	Image string
 }
 
 // Source is an uploaded build context (a blob in the blob store).

@@ -263,16 +263,21 @@ func (s *Service) ScheduleBuild(ctx context.Context, caller Caller, group resour
 			return nil, err
 		}
 		push := spec.Push && len(images) > 0
+		auth := s.auth(rc.caller)
 		rc.log.Printf("Setting up the build for run ID: %s", rc.run.ID)
-		rc.log.Printf("Executing step ID: build. Timeout(sec): %d, Working directory: '', Network: ''", rc.run.Timeout)
-		if push {
-			rc.log.Printf("Logging in to registry: %s", reg.LoginServer)
+		// As acr-builder does, the run logs in to its registry before the
+		// build step, push or not (the base images may live there).
+		rc.log.Printf("Logging in to registry: %s", reg.LoginServer)
+		if _, _, _, err := auth(ctx, reg.LoginServer); err != nil {
+			return nil, err
 		}
+		rc.log.Printf("Successfully logged into %s", reg.LoginServer)
+		rc.log.Printf("Executing step ID: build. Timeout(sec): %d, Working directory: '', Network: ''", rc.run.Timeout)
 		start := s.now()
 		res, err := s.builder.Build(ctx, BuildRequest{
 			ContextDir: filepath.Join(rc.dir, "context"), Dockerfile: df, Args: spec.Args, Target: spec.Target,
 			Platform: spec.Platform, Images: images, Push: push, NoCache: spec.NoCache,
-			Auth: s.auth(rc.caller), Log: rc.log,
+			Auth: auth, Log: rc.log,
 		})
 		if err != nil {
 			rc.log.Printf("Step ID: build marked as failed (elapsed time in seconds: %.6f)", s.now().Sub(start).Seconds())
@@ -650,7 +655,36 @@ func (s *Service) List(ctx context.Context, group resourceid.ID, name string, f 
 	if err != nil {
 		return nil, err
 	}
-	return s.store.ListRuns(ctx, reg.Name, f)
+	if f.Image == "" {
+		return s.store.ListRuns(ctx, reg.Name, f)
+	}
+	all, err := s.store.ListRuns(ctx, reg.Name, RunFilter{Status: f.Status})
+	if err != nil {
+		return nil, err
+	}
+	var out []Run
+	for _, r := range all {
+		if f.Top > 0 && len(out) == f.Top {
+			break
+		}
+		if outputs(r, f.Image) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// outputs reports whether a run output the manifest image
+// ("<repository>@<digest>"; repositories compare case-insensitively, as
+// ACR's names do).
+func outputs(r Run, image string) bool {
+	repo, digest, _ := strings.Cut(image, "@")
+	for _, im := range r.OutputImages {
+		if strings.EqualFold(im.Repository, repo) && im.Digest == digest {
+			return true
+		}
+	}
+	return false
 }
 
 // SetArchive sets a run's isArchiveEnabled.

@@ -262,6 +262,18 @@ func TestBuildSucceeds(t *testing.T) {
 	if !stamp.MatchString(lines[0]) || !strings.Contains(log, "\r\nStep 1/2 : FROM scratch\r\n") {
 		t.Fatalf("log lines %q", lines)
 	}
+	// acr-builder's order: the registry login, then the build step.
+	var order []string
+	for _, l := range lines {
+		for _, p := range []string{"Logging in to registry: myreg.azurecr.test", "Successfully logged into myreg.azurecr.test", "Executing step ID: build.", "Step 1/2"} {
+			if strings.Contains(l, p) {
+				order = append(order, p)
+			}
+		}
+	}
+	if len(order) != 4 || order[0] != "Logging in to registry: myreg.azurecr.test" || order[3] != "Step 1/2" || order[2] != "Executing step ID: build." {
+		t.Fatalf("log lines in the order %q", order)
+	}
 
 	// The next run is ca2, and the list is newest first.
 	r2, err := e.svc.ScheduleBuild(ctx, e.caller, e.group, "myreg", task.BuildSpec{SourceLocation: src})

@@ -296,11 +296,16 @@ func (p tasksProvider) logURL(ctx context.Context, w http.ResponseWriter, c *Cal
 }
 
 // filterRE matches one clause of list-runs' $filter that Cerulean
-// evaluates: Status eq '…' and TaskName eq '…'.
-var filterRE = regexp.MustCompile(`(?i)^\s*(status|taskname)\s+eq\s+'([^']*)'\s*$`)
+// evaluates: Status eq '…', TaskName eq '…' and (az acr task list-runs
+// --image) contains(OutputImageManifests, '<repository>@<digest>').
+var (
+	filterRE      = regexp.MustCompile(`(?i)^\s*(status|taskname)\s+eq\s+'([^']*)'\s*$`)
+	imageFilterRE = regexp.MustCompile(`(?i)^\s*contains\(\s*outputimagemanifests\s*,\s*'([^']*)'\s*\)\s*$`)
+)
 
 // listRuns serves GET …/runs: newest first, $top (default all, at most
-// 1000) and a $filter of Status eq and TaskName eq clauses joined by and.
+// 1000) and a $filter of Status eq, TaskName eq and
+// contains(OutputImageManifests, …) clauses joined by and.
 // Quick runs belong to no task, so a TaskName clause matches none.
 func (p tasksProvider) listRuns(ctx context.Context, w http.ResponseWriter, c *Call) error {
 	group, name := registryOf(c)
@@ -315,10 +320,14 @@ func (p tasksProvider) listRuns(ctx context.Context, w http.ResponseWriter, c *C
 	none := false
 	if filter := strings.TrimSpace(c.Query("$filter")); filter != "" {
 		for _, clause := range regexp.MustCompile(`(?i)\s+and\s+`).Split(filter, -1) {
+			if m := imageFilterRE.FindStringSubmatch(clause); m != nil {
+				f.Image = m[1]
+				continue
+			}
 			m := filterRE.FindStringSubmatch(clause)
 			if m == nil {
 				return errdefs.Newf(errdefs.InvalidArgument, "InvalidFilter",
-					"The $filter '%s' is not supported: Cerulean filters runs by \"Status eq '<status>'\" and \"TaskName eq '<task>'\" joined with 'and'.", clip(filter))
+					"The $filter '%s' is not supported: Cerulean filters runs by \"Status eq '<status>'\", \"TaskName eq '<task>'\" and \"contains(OutputImageManifests, '<repository>@<digest>')\" joined with 'and'.", clip(filter))
 			}
 			if strings.EqualFold(m[1], "taskname") {
 				none = true

@@ -181,6 +181,17 @@ func TestTasksBuildRoutes(t *testing.T) {
 	if got := list("&$filter=" + escapeQuery("Status eq 'Succeeded'")); len(got) != 2 {
 		t.Fatalf("succeeded runs %v", got)
 	}
+	// az acr task list-runs --image myimage:ca1 asks for the runs that output its manifest.
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	if got := strings.Join(list("&$top=1&$filter="+escapeQuery("Status eq 'Succeeded' and contains(OutputImageManifests, 'MyImage@"+digest+"')")), " "); got != "ca2:Succeeded" {
+		t.Fatalf("runs of an image, top 1: %s", got)
+	}
+	if got := list("&$filter=" + escapeQuery("contains(OutputImageManifests, 'myimage@sha256:"+strings.Repeat("cd", 32)+"')")); len(got) != 0 {
+		t.Fatalf("runs of another manifest %v", got)
+	}
+	if got := list("&$filter=" + escapeQuery("contains(OutputImageManifests, 'other@"+digest+"')")); len(got) != 0 {
+		t.Fatalf("runs of another repository %v", got)
+	}
 	expect(t, te.do(t, http.MethodGet, te.path("runs"+apiTasks+"&$filter="+escapeQuery("startswith(x)")), tok, nil), http.StatusBadRequest, "InvalidFilter")
 
 	r = te.do(t, http.MethodPost, te.path("runs/ca1/listLogSasUrl"+apiTasks), tok, nil)
