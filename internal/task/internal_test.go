@@ -48,10 +48,11 @@ func TestParseCommand(t *testing.T) {
 		want commandStep
 		bad  bool
 	}{
-		{cmd: "mcr.microsoft.com/hello-world", want: commandStep{Image: "mcr.microsoft.com/hello-world", Args: []string{}, Network: true}},
+		{cmd: "mcr.microsoft.com/hello-world", want: commandStep{Image: "mcr.microsoft.com/hello-world", Args: []string{}}},
+		{cmd: "--network host img", want: commandStep{Image: "img", Args: []string{}, Network: true}},
 		{cmd: `--rm -e A=1 --env=B=2 -e NOVALUE --network none -v /x:/y --name n r.io/busybox sh -c "echo hi"`,
 			want: commandStep{Image: "r.io/busybox", Args: []string{"sh", "-c", "echo hi"}, Env: []string{"A=1", "B=2"}, Network: false, Ignored: []string{"-v", "--name"}}},
-		{cmd: "--privileged img", want: commandStep{Image: "img", Args: []string{}, Network: true, Ignored: []string{"--privileged"}}},
+		{cmd: "--privileged img", want: commandStep{Image: "img", Args: []string{}, Ignored: []string{"--privileged"}}},
 		{cmd: "--rm -e", bad: true},
 		{cmd: "--rm", bad: true},
 		{cmd: `img "unterminated`, bad: true},

@@ -174,4 +174,8 @@ var (
 	ErrBlobNotFound  = errdefs.New(errdefs.NotFound, "BlobNotFound", "The specified blob does not exist.")
 	ErrBlobTooLarge  = errdefs.New(errdefs.InvalidArgument, "RequestBodyTooLarge", "The request body is too large.")
 	ErrInvalidBlocks = errdefs.New(errdefs.InvalidArgument, "InvalidBlockList", "The specified block list is invalid.")
+	// ErrSourceExists refuses a second upload through one upload URL.
+	ErrSourceExists = errdefs.New(errdefs.Conflict, "BlobAlreadyExists", "The specified blob already exists: an upload URL of ACR Tasks takes one upload.")
+	// ErrBlockExists refuses a block id uploaded before.
+	ErrBlockExists = errdefs.New(errdefs.Conflict, "InvalidBlockId", "The specified block was already uploaded.")
 )

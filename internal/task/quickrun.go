@@ -93,14 +93,19 @@ var dockerRunValueFlags = map[string]bool{
 // parseCommand splits a cmd step into docker run options, image and
 // arguments. Options Cerulean honours: -e/--env NAME=value (or NAME, from
 // nothing: the step's environment is empty) and --network/--net (host or
-// a named network: the host's network; none: loopback only). Every other
-// option is accepted and ignored, and named in Ignored for the log.
+// a named network: the host's network; none: loopback only). Without
+// --network a step has loopback only — unlike ACR, whose steps share a
+// NATed network: Cerulean has no per-step NAT yet, and the host's network
+// would let any caller allowed to schedule runs reach the host's own
+// services and its cloud's metadata endpoint. A step that needs the
+// network asks for it. Every other option is accepted and ignored, and
+// named in Ignored for the log.
 func parseCommand(cmd string) (commandStep, error) {
 	words, err := splitShell(cmd)
 	if err != nil {
 		return commandStep{}, ErrInvalidRequest.WithMessage("The cmd %q cannot be parsed: %v.", clip(cmd), err)
 	}
-	st := commandStep{Network: true} // ACR's steps reach the registry
+	var st commandStep
 	i := 0
 	for ; i < len(words) && strings.HasPrefix(words[i], "-") && words[i] != "-"; i++ {
 		flag, value, hasValue := strings.Cut(words[i], "=")

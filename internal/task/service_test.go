@@ -421,7 +421,7 @@ func TestQuickRun(t *testing.T) {
 		t.Fatalf("run %+v", r)
 	}
 	c := e.builder.commands[0]
-	if c.Image != "myreg.azurecr.test/busybox:latest" || fmt.Sprint(c.Args) != "[echo ca1 world]" || fmt.Sprint(c.Env) != "[X=1]" || !c.Network {
+	if c.Image != "myreg.azurecr.test/busybox:latest" || fmt.Sprint(c.Args) != "[echo ca1 world]" || fmt.Sprint(c.Env) != "[X=1]" || c.Network {
 		t.Fatalf("command %+v", c)
 	}
 	log, props := e.logOf(t, "ca1")

@@ -203,10 +203,27 @@ func (s *Service) sourceProps(src Source) BlobProps {
 	return BlobProps{Size: src.Size, Modified: src.CreatedAt, ETag: `"` + strings.TrimPrefix(src.Digest, "sha256:")[:32] + `"`}
 }
 
+// notUploaded refuses a second upload through one upload URL: each
+// stored source stays until GC's grace window ends, so replacing it again
+// and again would fill the blob store. az uploads once.
+func (s *Service) notUploaded(ctx context.Context, ref BlobRef) error {
+	_, err := s.store.GetSource(ctx, ref.reg.Name, ref.path)
+	switch {
+	case err == nil:
+		return ErrSourceExists
+	case errdefs.IsKind(err, errdefs.NotFound):
+		return nil
+	}
+	return err
+}
+
 // PutSource stores a whole uploaded source (Put Blob).
 func (s *Service) PutSource(ctx context.Context, ref BlobRef, r io.Reader) (BlobProps, error) {
 	if ref.IsLog() {
 		return BlobProps{}, ErrSASPermission
+	}
+	if err := s.notUploaded(ctx, ref); err != nil {
+		return BlobProps{}, err
 	}
 	d, n, err := s.storeBlob(ctx, r, MaxSourceSize)
 	if err != nil {
@@ -227,6 +244,9 @@ func (s *Service) PutSourceBlock(ctx context.Context, ref BlobRef, blockID strin
 	if blockID == "" || len(blockID) > 1024 {
 		return ErrInvalidBlocks.WithMessage("The specified blockid is invalid.")
 	}
+	if err := s.notUploaded(ctx, ref); err != nil {
+		return err
+	}
 	blocks, err := s.store.SourceBlocks(ctx, ref.reg.Name, ref.path)
 	if err != nil {
 		return err
@@ -234,7 +254,22 @@ func (s *Service) PutSourceBlock(ctx context.Context, ref BlobRef, blockID strin
 	if len(blocks) >= MaxBlocks {
 		return ErrInvalidBlocks.WithMessage("The blob has more than %d uncommitted blocks.", MaxBlocks)
 	}
-	d, n, err := s.storeBlob(ctx, r, MaxBlockSize)
+	// Every byte written stays in the blob store until GC's grace window
+	// ends, so what one upload URL may stage is bounded before writing:
+	// no block is replaced (a replaced block's bytes would linger
+	// uncounted), and the blocks together stay within a source's size.
+	var staged int64
+	for _, b := range blocks {
+		if b.ID == blockID {
+			return ErrBlockExists.WithMessage("The block '%s' was already uploaded; Cerulean does not replace uncommitted blocks.", clip(blockID))
+		}
+		staged += b.Size
+	}
+	room := min(int64(MaxBlockSize), MaxSourceSize-staged)
+	if room <= 0 {
+		return ErrBlobTooLarge.WithMessage("The uncommitted blocks already hold the %d bytes a source may have.", int64(MaxSourceSize))
+	}
+	d, n, err := s.storeBlob(ctx, r, room)
 	if err != nil {
 		return err
 	}
@@ -249,6 +284,9 @@ func (s *Service) CommitSourceBlocks(ctx context.Context, ref BlobRef, ids []str
 	}
 	if len(ids) > MaxBlocks {
 		return BlobProps{}, ErrInvalidBlocks
+	}
+	if err := s.notUploaded(ctx, ref); err != nil {
+		return BlobProps{}, err
 	}
 	blocks, err := s.store.SourceBlocks(ctx, ref.reg.Name, ref.path)
 	if err != nil {

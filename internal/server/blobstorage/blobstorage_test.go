@@ -205,9 +205,23 @@ func TestPutBlobAndBlocks(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, data) {
 		t.Fatalf("GET of the committed blob: %d, %d bytes", resp.StatusCode, len(got))
 	}
-	resp, body = e.blobRequest(t, http.MethodPut, grantURL(g2)+"&comp=blocklist", []byte("<BlockList><Latest>bm9wZQ==</Latest></BlockList>"), nil)
+	// One upload per upload URL: its bytes stay until GC's grace window
+	// ends, so a URL cannot be used to fill the blob store.
+	resp, body = e.blobRequest(t, http.MethodPut, grantURL(g2), data, map[string]string{"x-ms-blob-type": "BlockBlob"})
+	expectError(t, resp, body, http.StatusConflict, "BlobAlreadyExists")
+	resp, body = e.blobRequest(t, http.MethodPut, grantURL(g2)+"&comp=block&blockid="+url.QueryEscape(ids[0]), data[:10], nil)
+	expectError(t, resp, body, http.StatusConflict, "BlobAlreadyExists")
+
+	g3, _ := e.tasks.SourceUploadURL(ctx, e.group, "myreg")
+	resp, body = e.blobRequest(t, http.MethodPut, grantURL(g3)+"&comp=block&blockid="+url.QueryEscape(ids[0]), data[:10], nil)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("Put Block: %d %s", resp.StatusCode, body)
+	}
+	resp, body = e.blobRequest(t, http.MethodPut, grantURL(g3)+"&comp=block&blockid="+url.QueryEscape(ids[0]), data[:20], nil)
+	expectError(t, resp, body, http.StatusConflict, "InvalidBlockId")
+	resp, body = e.blobRequest(t, http.MethodPut, grantURL(g3)+"&comp=blocklist", []byte("<BlockList><Latest>bm9wZQ==</Latest></BlockList>"), nil)
 	expectError(t, resp, body, http.StatusBadRequest, "InvalidBlockList")
-	resp, body = e.blobRequest(t, http.MethodPut, grantURL(g2)+"&comp=blocklist", []byte("<nope"), nil)
+	resp, body = e.blobRequest(t, http.MethodPut, grantURL(g3)+"&comp=blocklist", []byte("<nope"), nil)
 	expectError(t, resp, body, http.StatusBadRequest, "InvalidXmlDocument")
 }
 
