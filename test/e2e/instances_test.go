@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,10 +19,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerinstance/armcontainerinstance/v2"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/cerulean/cerulean/test/testimage"
 )
 
 // requireRuntime skips (or fails, in CI) a test that runs containers
@@ -49,56 +45,7 @@ func requireRuntime(t *testing.T) {
 // busybox and the links a shell script needs, running cmd.
 func busyboxImage(t *testing.T, cmd ...string) v1.Image {
 	t.Helper()
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dir := func(name string) {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, d := range []string{"bin/", "etc/", "tmp/", "proc/", "sys/", "dev/"} {
-		dir(d)
-	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bb))}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tw.Write(bb); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range []string{"sh", "echo", "sleep", "cat", "ls", "hostname", "id", "ps", "wget", "nc", "httpd", "head", "tail", "grep", "env", "dd", "true", "false", "tr"} {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + l, Linkname: "busybox", Mode: 0o777}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	passwd := []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "etc/passwd", Mode: 0o644, Size: int64(len(passwd))}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tw.Write(passwd); err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Cmd = cmd
-	cf.Config.Env = []string{"PATH=/bin", "FROM_IMAGE=yes"}
-	img, err = mutate.ConfigFile(img, cf)
+	img, err := testimage.Busybox("/bin/busybox", cmd, "FROM_IMAGE=yes")
 	if err != nil {
 		t.Fatal(err)
 	}
