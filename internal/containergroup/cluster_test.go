@@ -171,6 +171,35 @@ func TestReconcileRemovesGroupsItNoLongerOwns(t *testing.T) {
 	}
 }
 
+// TestReconcileStopsWhatTheStoreStopped: a stop served by a server that
+// does not own the group (one that could not or would not forward it)
+// only marks the group stopped in the store; the owner's next reconcile
+// stops it on its machine.
+func TestReconcileStopsWhatTheStoreStopped(t *testing.T) {
+	store := newMemStore()
+	a, b := newPeer(t, store, "a"), newPeer(t, store, "b")
+	ctx := context.Background()
+	if _, _, _, err := a.svc.CreateOrUpdate(ctx, CreateInput{ID: groupID("g1"), Location: "eastus", Spec: validSpec()}); err != nil {
+		t.Fatal(err)
+	}
+	run := <-a.runner.startCh
+	a.waitState(t, groupID("g1"), StateSucceeded)
+	if err := b.svc.Stop(ctx, groupID("g1"), "someone"); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.runner.stopped) != 0 {
+		t.Fatal("a's runner stopped before a reconciled")
+	}
+	a.svc.reconcile(ctx)
+	if len(a.runner.stopped) != 1 || a.runner.stopped[0] != run.ID {
+		t.Fatalf("a's runner stopped %v, want [%s]", a.runner.stopped, run.ID)
+	}
+	a.svc.reconcile(ctx) // nothing runs any more: nothing more to stop
+	if len(a.runner.stopped) != 1 {
+		t.Fatalf("stopped again: %v", a.runner.stopped)
+	}
+}
+
 func TestSessionIDsNameTheirServer(t *testing.T) {
 	store := newMemStore()
 	a, b := newPeer(t, store, "a"), newPeer(t, store, "b")

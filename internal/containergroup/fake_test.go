@@ -198,6 +198,7 @@ type fakeRunner struct {
 	mu      sync.Mutex
 	started map[string]RunSpec
 	removed []string
+	stopped []string
 	startCh chan RunSpec
 }
 
@@ -213,7 +214,15 @@ func (r *fakeRunner) Start(_ context.Context, spec RunSpec) error {
 	return nil
 }
 
-func (r *fakeRunner) Stop(context.Context, string) error { return nil }
+func (r *fakeRunner) Stop(_ context.Context, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.started[id]; ok {
+		delete(r.started, id)
+		r.stopped = append(r.stopped, id)
+	}
+	return nil
+}
 
 func (r *fakeRunner) Remove(_ context.Context, id string) error {
 	r.mu.Lock()

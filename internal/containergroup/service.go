@@ -757,7 +757,14 @@ func (s *Service) reconcile(ctx context.Context) {
 		s.mu.Lock()
 		_, busy := s.working[g.ID.Key()]
 		s.mu.Unlock()
-		if busy || g.Stopped || g.ProvisioningState == StateFailed {
+		if busy || g.ProvisioningState == StateFailed {
+			continue
+		}
+		if g.Stopped {
+			// Stopped in the store (by this server, or by another one
+			// that served the stop without forwarding it): nothing of it
+			// may still run here.
+			s.stopStray(ctx, g)
 			continue
 		}
 		if transitioning(g) {
@@ -767,6 +774,28 @@ func (s *Service) reconcile(ctx context.Context) {
 		if _, err := s.runner.Status(ctx, g.InstanceID); errdefs.IsKind(err, errdefs.NotFound) {
 			s.resume(ctx, g, "starting a group the runner lost")
 		}
+	}
+}
+
+// stopStray stops a group the store says is stopped but whose containers
+// still run here.
+func (s *Service) stopStray(ctx context.Context, g Group) {
+	st, err := s.runner.Status(ctx, g.InstanceID)
+	if err != nil || !st.Active {
+		return
+	}
+	unlock := s.lock(g.ID)
+	defer unlock()
+	// Look again under the lock: a start may have begun meanwhile.
+	s.mu.Lock()
+	_, busy := s.working[g.ID.Key()]
+	s.mu.Unlock()
+	if g, err = s.get(ctx, g.ID); err != nil || busy || !g.Stopped {
+		return
+	}
+	s.log.InfoContext(ctx, "stopping a group the store says is stopped", "group", g.ID.String(), "instance", g.InstanceID)
+	if err := s.runner.Stop(ctx, g.InstanceID); err != nil && !errdefs.IsKind(err, errdefs.NotFound) {
+		s.log.WarnContext(ctx, "reconcile: stop", "group", g.ID.String(), "err", err)
 	}
 }
 
