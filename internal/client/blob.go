@@ -164,23 +164,7 @@ func (b *Blob) storageError(method string, resp *response) *errdefs.Error {
 		msg += " ErrorCode: " + body.Code
 	}
 	re := &ResponseError{StatusCode: resp.status, Method: method, URL: redactURL(b.url.url("")), Code: body.Code, Message: msg, Body: resp.body}
-	return &errdefs.Error{Kind: kindOfStatus(resp.status), Reason: body.Code, Message: msg, Cause: re}
-}
-
-func kindOfStatus(status int) errdefs.Kind {
-	switch status {
-	case http.StatusNotFound:
-		return errdefs.NotFound
-	case http.StatusUnauthorized:
-		return errdefs.Unauthenticated
-	case http.StatusForbidden:
-		return errdefs.PermissionDenied
-	case http.StatusConflict:
-		return errdefs.Conflict
-	case http.StatusBadRequest, http.StatusRequestedRangeNotSatisfiable:
-		return errdefs.InvalidArgument
-	}
-	return errdefs.Internal
+	return &errdefs.Error{Kind: KindForStatus(resp.status, body.Code), Reason: body.Code, Message: msg, Cause: re}
 }
 
 // ---- upload (create_blob_from_path) -----------------------------------------------------
