@@ -8,7 +8,8 @@
 # Default mode, the embedded defaults (SQLite, filesystem), against CNCF
 # Distribution v3.1.2 in the same run, both over TLS on loopback:
 #   - push and pull of a 512 MiB image (4 incompressible layers of 128 MiB)
-#     with crane: throughput and the Cerulean/Distribution ratios;
+#     with crane: throughput and the Cerulean/Distribution ratios, each
+#     round's with the CPU seconds the server and crane spent on it;
 #   - manifest GET latency on Cerulean with a bearer token on one
 #     keep-alive connection;
 #   - manifest GET throughput with wrk (16 keep-alive connections): Cerulean
@@ -93,18 +94,29 @@ now() { date +%s.%N; }
 mbps() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b < a) ? b : a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
-# timed CMD…: the seconds CMD took. Memory settles first: on a VM whose
-# freed memory goes back to the host (virtio-balloon free page reporting),
-# touching a page costs a host fault unless the page was freed moments ago,
-# so a step that runs right after another one freed memory (a pull's output
-# removed) would be measured with cheap pages, by luck of the order.
+# timed VAR "PID…" CMD…: runs CMD; sets VAR to the seconds it took, VAR_cpu
+# to the CPU seconds (user + system) CMD itself used, and VAR_server to
+# the CPU seconds the server processes PID… used meanwhile. Both sides run
+# on the same CPUs, so the sum is the work the step cost the machine: where
+# it is close to wall time × CPUs, the step was CPU-bound. Memory settles
+# first: on a VM whose freed memory goes back to the host (virtio-balloon
+# free page reporting), touching a page costs a host fault unless the page
+# was freed moments ago, so a step that runs right after another one freed
+# memory (a pull's output removed) would be measured with cheap pages, by
+# luck of the order.
 timed() {
+	local var=$1 servers=$2 c0 c1 t wall user sys
+	shift 2
 	sleep "$settle"
-	local t0 t1
-	t0=$(now)
-	"$@" >/dev/null 2>&1 || { echo "bench: $* failed" >&2; return 1; }
-	t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
+	# shellcheck disable=SC2086 # servers is a list of pids
+	c0=$(cpu_ticks $servers)
+	t=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 ) || { echo "bench: $* failed" >&2; return 1; }
+	# shellcheck disable=SC2086
+	c1=$(cpu_ticks $servers)
+	read -r wall user sys <<<"$t"
+	printf -v "$var" '%s' "$wall"
+	printf -v "${var}_cpu" '%s' "$(awk -v a="$user" -v b="$sys" 'BEGIN { printf "%.2f", a + b }')"
+	printf -v "${var}_server" '%s' "$(awk -v a="$c0" -v b="$c1" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / t }')"
 }
 
 # wait_https URL [CURL ARGS…]: until URL answers.
@@ -138,14 +150,16 @@ pull_token() {
 		sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
 }
 
-# push_pull NAME REF: pushes $work/image to REF and pulls it back; sets
-# push and pull (seconds) and prints the round's line.
+# push_pull NAME REF "PID…": pushes $work/image to REF and pulls it back,
+# the server being PID…; sets push and pull (seconds) with their CPU
+# figures (see timed) and prints the round's line.
 push_pull() {
-	local name=$1 ref=$2 out="/dev/shm/cerulean-bench-$1"
-	push=$(timed crane push "$work/image" "$ref")
-	pull=$(timed crane pull --format oci "$ref" "$out")
+	local name=$1 ref=$2 servers=$3 out="/dev/shm/cerulean-bench-$1"
+	timed push "$servers" crane push "$work/image" "$ref"
+	timed pull "$servers" crane pull --format oci "$ref" "$out"
 	rm -rf "$out"
-	printf '    round %d %-13s push %5s MB/s  pull %5s MB/s\n' "$round" "$name" "$(mbps "$push")" "$(mbps "$pull")" >&2
+	printf '    round %d %-13s push %5s MB/s (CPU s: server %s, crane %s)  pull %5s MB/s (CPU s: server %s, crane %s)\n' \
+		"$round" "$name" "$(mbps "$push")" "$push_server" "$push_cpu" "$(mbps "$pull")" "$pull_server" "$pull_cpu" >&2
 }
 
 # fresh_image: a new image (4 x 128 MiB, incompressible) in $work/image, so
@@ -161,7 +175,7 @@ push_pull_rounds() {
 	best_push=999999 best_pull=999999
 	for round in $(seq 1 "$rounds"); do
 		fresh_image
-		push_pull "$1" "$2:$3$round"
+		push_pull "$1" "$2:$3$round" "${servers[*]}"
 		best_push=$(min "$best_push" "$push") best_pull=$(min "$best_pull" "$pull")
 	done
 }
@@ -261,10 +275,12 @@ YAML
 	local dist_push=999999 dist_pull=999999 cer_push=999999 cer_pull=999999
 	for round in $(seq 1 "$rounds"); do
 		fresh_image
-		push_pull distribution "127.0.0.1:$dist_port/bench/image:r$round"
+		push_pull distribution "127.0.0.1:$dist_port/bench/image:r$round" "$dist_pid"
 		dist_push=$(min "$dist_push" "$push") dist_pull=$(min "$dist_pull" "$pull")
-		push_pull cerulean "$login_server/bench/image:r$round"
+		local round_push=$push round_pull=$pull
+		push_pull cerulean "$login_server/bench/image:r$round" "$cer_pid"
 		cer_push=$(min "$cer_push" "$push") cer_pull=$(min "$cer_pull" "$pull")
+		printf '    round %d ratio         push %s  pull %s\n' "$round" "$(ratio "$round_push" "$push")" "$(ratio "$round_pull" "$pull")" >&2
 	done
 
 	printf '\n%-14s %12s %12s\n' "" "push MB/s" "pull MB/s"
