@@ -287,6 +287,57 @@ func testSHA512(t *testing.T, s blob.Store) {
 	wantNoUpload(t, s, "sha512-upload")
 }
 
+// testSHA512Large: a sha512 upload far larger than any backend's chunk or
+// part, streamed the way a registry streams a request body (io.Copy from a
+// plain reader), across a Close and resume. The right digest commits the
+// content; a wrong one stores nothing and ends the session; a commit of
+// content that exists already returns the stored blob.
+func testSHA512Large(t *testing.T, s blob.Store) {
+	ctx := t.Context()
+	b := random(17<<20 + 4321)
+	d := sha512Of(b)
+	stream := func(id string, c []byte) blob.Upload {
+		t.Helper()
+		u := create(t, s, id)
+		half := len(c) / 2
+		n, err := io.Copy(u, struct{ io.Reader }{bytes.NewReader(c[:half])})
+		must(t, err, "io.Copy")
+		must(t, u.Close(), "Close")
+		u = resume(t, s, id)
+		m, err := io.Copy(u, struct{ io.Reader }{bytes.NewReader(c[half:])})
+		must(t, err, "io.Copy after resume")
+		if n+m != int64(len(c)) || u.Size() != int64(len(c)) {
+			t.Fatalf("copied %d bytes, size %d; want %d", n+m, u.Size(), len(c))
+		}
+		return u
+	}
+
+	u := stream("sha512-wrong", b)
+	_, err := u.Commit(ctx, sha512Of(b[1:]), int64(len(b)))
+	wantErr(t, "Commit with a wrong sha512", err, blob.ErrDigestMismatch)
+	wantNoBlob(t, s, sha512Of(b[1:]))
+	wantNoBlob(t, s, d)
+	wantNoUpload(t, s, "sha512-wrong")
+
+	u = stream("sha512-large", b)
+	info, err := u.Commit(ctx, d, int64(len(b)))
+	must(t, err, "Commit sha512")
+	if info.Digest != d || info.Size != int64(len(b)) {
+		t.Fatalf("Commit = %+v", info)
+	}
+	wantContent(t, s, d, b)
+	wantNoUpload(t, s, "sha512-large")
+
+	u = stream("sha512-again", b)
+	again, err := u.Commit(ctx, d, -1)
+	must(t, err, "Commit sha512 of a blob that exists")
+	if again.Digest != d || again.Size != info.Size {
+		t.Fatalf("second Commit = %+v, want %+v", again, info)
+	}
+	wantContent(t, s, d, b)
+	wantNoUpload(t, s, "sha512-again")
+}
+
 // testEmptyBlob: the empty blob works through Put and through uploads.
 func testEmptyBlob(t *testing.T, s blob.Store) {
 	ctx := t.Context()

@@ -53,6 +53,7 @@ var tests = []conformanceTest{
 	{"PutReaderError", testPutReaderError},
 	{"PutContextCancelled", testPutContextCancelled},
 	{"SHA512", testSHA512},
+	{"SHA512Large", testSHA512Large},
 	{"EmptyBlob", testEmptyBlob},
 	{"UnsupportedAlgorithm", testUnsupportedAlgorithm},
 	{"MalformedDigest", testMalformedDigest},

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding"
 	"encoding/json"
 	"errors"
@@ -61,10 +60,11 @@ type state struct {
 	// the first part is sent.
 	UploadID string `json:"uploadId,omitempty"`
 	Parts    []part `json:"parts,omitempty"`
-	// The running hashes' states (encoding.BinaryMarshaler), so that
-	// commit verifies sha256 and sha512 digests without reading back.
+	// The running sha256's state (encoding.BinaryMarshaler), so that
+	// commit verifies a sha256 digest without reading back. (States saved
+	// before 2026-12 also hold a sha512 state, which is ignored: a sha512
+	// digest is verified by reading the data back at commit.)
 	SHA256 []byte `json:"sha256"`
-	SHA512 []byte `json:"sha512"`
 }
 
 type part struct {
@@ -74,7 +74,7 @@ type part struct {
 }
 
 // resumableHash is a hash whose state can be saved and restored, as
-// crypto/sha256's and crypto/sha512's can.
+// crypto/sha256's can.
 type resumableHash interface {
 	hash.Hash
 	encoding.BinaryMarshaler
@@ -88,7 +88,6 @@ type upload struct {
 	st     state
 	tail   []byte
 	sha256 resumableHash
-	sha512 resumableHash
 	dirty  bool // the state object is behind
 	done   bool // closed, committed or cancelled
 
@@ -117,7 +116,7 @@ func (s *Store) Upload(ctx context.Context, id string, create bool) (blob.Upload
 	}
 	u := &upload{
 		s: s, id: id, st: state{Version: stateVersion, StartedAt: time.Now().UTC()},
-		sha256: sha256.New().(resumableHash), sha512: sha512.New().(resumableHash),
+		sha256: sha256.New().(resumableHash),
 	}
 	if err := u.save(ctx, true); err != nil {
 		if isPreconditionFailed(err) {
@@ -133,8 +132,8 @@ func (s *Store) resume(ctx context.Context, id string) (*upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &upload{s: s, id: id, st: st, tail: tail, sha256: sha256.New().(resumableHash), sha512: sha512.New().(resumableHash)}
-	if err := errors.Join(u.sha256.UnmarshalBinary(st.SHA256), u.sha512.UnmarshalBinary(st.SHA512)); err != nil {
+	u := &upload{s: s, id: id, st: st, tail: tail, sha256: sha256.New().(resumableHash)}
+	if err := u.sha256.UnmarshalBinary(st.SHA256); err != nil {
 		return nil, s.corrupt(ctx, id, st, err)
 	}
 	return u, nil
@@ -189,9 +188,6 @@ func (u *upload) save(ctx context.Context, create bool) error {
 	if u.st.SHA256, err = u.sha256.MarshalBinary(); err != nil {
 		return err
 	}
-	if u.st.SHA512, err = u.sha512.MarshalBinary(); err != nil {
-		return err
-	}
 	head, err := json.Marshal(u.st)
 	if err != nil {
 		return err
@@ -208,7 +204,7 @@ func (u *upload) save(ctx context.Context, create bool) error {
 	return err
 }
 
-// Write appends p to the tail and the running hashes. Whenever the tail
+// Write appends p to the tail and the running hash. Whenever the tail
 // reaches the part size it goes to S3 as the next part, in the background
 // while Write fills the next one (one part in flight at a time). The bytes
 // count once they are in the tail; a part that fails breaks the session
@@ -227,7 +223,6 @@ func (u *upload) Write(p []byte) (int, error) {
 		k := min(size-len(u.tail), len(p))
 		u.tail = append(u.tail, p[:k]...)
 		u.sha256.Write(p[:k])
-		u.sha512.Write(p[:k])
 		u.st.Size += int64(k)
 		u.dirty = true
 		n += k
@@ -239,6 +234,45 @@ func (u *upload) Write(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// ReadFrom appends everything r yields, reading it straight into the tail
+// (io.Copy would copy each read once more, through a buffer of its own),
+// and sends each full tail as Write does. r's failure is returned as it
+// is, as io.Copy would.
+func (u *upload) ReadFrom(r io.Reader) (int64, error) {
+	if u.done {
+		return 0, errUploadClosed
+	}
+	if u.failed != nil {
+		return 0, u.failed
+	}
+	var n int64
+	for {
+		size := partSize(len(u.st.Parts) + 1)
+		if cap(u.tail) < size {
+			u.tail = append(make([]byte, 0, size), u.tail...)
+		}
+		m, rerr := r.Read(u.tail[len(u.tail):size])
+		if m > 0 {
+			u.sha256.Write(u.tail[len(u.tail) : len(u.tail)+m])
+			u.tail = u.tail[:len(u.tail)+m]
+			u.st.Size += int64(m)
+			u.dirty = true
+			n += int64(m)
+			if len(u.tail) >= size {
+				if err := u.sendTail(context.Background(), true); err != nil {
+					return n, err
+				}
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
 }
 
 // sendTail sends the tail as the next part, starting the multipart upload
@@ -330,12 +364,15 @@ func (u *upload) Close() error {
 	return nil
 }
 
-// Commit verifies size and digest from the running hashes, then writes the
-// blob: a session that never filled a part is put in one request; a larger
-// one's multipart upload is completed with the tail as its last part and
-// copied into place server-side. A mismatch discards the session; a
-// malformed or unsupported digest, a cancelled ctx or an S3 failure leaves
-// it open, for the caller to Close or Cancel.
+// Commit verifies size and digest, then writes the blob: a session that
+// never filled a part is put in one request; a larger one's multipart
+// upload is completed with the tail as its last part and copied into
+// place server-side. A sha256 digest is verified from the running hash; a
+// sha512 one (rare: no running hash is kept for it) from the tail, or by
+// reading the completed upload back once. A mismatch discards the
+// session; a malformed or unsupported digest, a cancelled ctx or an S3
+// failure leaves it open, for the caller to Close or Cancel (one that
+// failed after its upload was completed can only be cancelled).
 func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.Info, error) {
 	if u.done {
 		return blob.Info{}, errUploadClosed
@@ -354,20 +391,27 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 		_ = u.discard(ctx)
 		return blob.Info{}, blob.SizeMismatch(u.st.Size, size, "")
 	}
-	h := u.sha256
-	if alg == digest.SHA512 {
-		h = u.sha512
+	verified := false
+	switch {
+	case alg == digest.SHA256:
+		err, verified = blob.VerifySum(d, u.sha256.Sum(nil)), true
+	case len(u.st.Parts) == 0: // the tail is the whole content
+		h := hashes[alg]()
+		h.Write(u.tail)
+		err, verified = blob.VerifySum(d, h.Sum(nil)), true
 	}
-	if err := blob.VerifySum(d, h.Sum(nil)); err != nil {
+	if err != nil {
 		_ = u.discard(ctx)
 		return blob.Info{}, err
 	}
 	key := u.s.blobKey(alg, hexd)
-	if info, err := u.s.stat(ctx, d, key); err == nil {
-		_ = u.discard(ctx)
-		return info, nil
-	} else if !errdefs.IsKind(err, errdefs.NotFound) {
-		return blob.Info{}, err
+	if verified {
+		if info, err := u.s.stat(ctx, d, key); err == nil {
+			_ = u.discard(ctx)
+			return info, nil
+		} else if !errdefs.IsKind(err, errdefs.NotFound) {
+			return blob.Info{}, err
+		}
 	}
 	if len(u.st.Parts) == 0 {
 		if _, err := u.s.c.PutObject(ctx, u.s.bucket, key, bytes.NewReader(u.tail), int64(len(u.tail)), "", "",
@@ -394,6 +438,20 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 		if _, err := u.s.c.CompleteMultipartUpload(ctx, u.s.bucket, data, u.st.UploadID, complete, minio.PutObjectOptions{}); err != nil {
 			return blob.Info{}, s3Err(ctx, err, "commit %s: complete upload %s", d, u.id)
 		}
+		if !verified {
+			if err := u.s.verifyObject(ctx, data, d, u.st.Size); err != nil {
+				if errors.Is(err, blob.ErrDigestMismatch) {
+					_ = u.discard(ctx)
+				}
+				return blob.Info{}, err
+			}
+			if info, err := u.s.stat(ctx, d, key); err == nil {
+				_ = u.discard(ctx)
+				return info, nil
+			} else if !errdefs.IsKind(err, errdefs.NotFound) {
+				return blob.Info{}, err
+			}
+		}
 		if err := u.s.copy(ctx, data, key, u.st.Size); err != nil {
 			return blob.Info{}, s3Err(ctx, err, "commit %s", d)
 		}
@@ -404,6 +462,25 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 	}
 	_ = u.discard(ctx)
 	return info, nil
+}
+
+// verifyObject reads the object at key, which must hold size bytes, and
+// checks it against d.
+func (s *Store) verifyObject(ctx context.Context, key string, d digest.Digest, size int64) error {
+	obj, err := s.c.Client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return s3Err(ctx, err, "verify %s", d)
+	}
+	defer func() { _ = obj.Close() }() // read-only: nothing to lose
+	h := hashes[d.Algorithm()]()
+	n, err := io.Copy(h, obj)
+	if err != nil {
+		return s3Err(ctx, err, "verify %s", d)
+	}
+	if n != size {
+		return errdefs.Internalf(fmt.Errorf("read %d bytes, want %d", n, size), "s3blob: verify %s", d)
+	}
+	return blob.VerifySum(d, h.Sum(nil))
 }
 
 // Cancel discards the session.
