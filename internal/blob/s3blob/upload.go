@@ -222,15 +222,10 @@ func (u *upload) Write(p []byte) (int, error) {
 		size := partSize(len(u.st.Parts) + 1)
 		k := min(size-len(u.tail), len(p))
 		u.tail = append(u.tail, p[:k]...)
-		u.sha256.Write(p[:k])
-		u.st.Size += int64(k)
-		u.dirty = true
 		n += k
 		p = p[k:]
-		if len(u.tail) >= size {
-			if err := u.sendTail(context.Background(), true); err != nil {
-				return n, err
-			}
+		if err := u.appended(k, size); err != nil {
+			return n, err
 		}
 	}
 	return n, nil
@@ -255,15 +250,10 @@ func (u *upload) ReadFrom(r io.Reader) (int64, error) {
 		}
 		m, rerr := r.Read(u.tail[len(u.tail):size])
 		if m > 0 {
-			u.sha256.Write(u.tail[len(u.tail) : len(u.tail)+m])
 			u.tail = u.tail[:len(u.tail)+m]
-			u.st.Size += int64(m)
-			u.dirty = true
 			n += int64(m)
-			if len(u.tail) >= size {
-				if err := u.sendTail(context.Background(), true); err != nil {
-					return n, err
-				}
+			if err := u.appended(m, size); err != nil {
+				return n, err
 			}
 		}
 		if errors.Is(rerr, io.EOF) {
@@ -273,6 +263,19 @@ func (u *upload) ReadFrom(r io.Reader) (int64, error) {
 			return n, rerr
 		}
 	}
+}
+
+// appended accounts for the last k bytes of the tail, just added: they go
+// into the running hash and the size, and a tail that has reached the part
+// size goes to S3.
+func (u *upload) appended(k, size int) error {
+	u.sha256.Write(u.tail[len(u.tail)-k:])
+	u.st.Size += int64(k)
+	u.dirty = true
+	if len(u.tail) >= size {
+		return u.sendTail(context.Background(), true)
+	}
+	return nil
 }
 
 // sendTail sends the tail as the next part, starting the multipart upload
@@ -404,14 +407,23 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 		_ = u.discard(ctx)
 		return blob.Info{}, err
 	}
-	key := u.s.blobKey(alg, hexd)
-	if verified {
-		if info, err := u.s.stat(ctx, d, key); err == nil {
-			_ = u.discard(ctx)
-			return info, nil
-		} else if !errdefs.IsKind(err, errdefs.NotFound) {
+	if !verified { // sha512 over parts: complete the upload and read it back
+		if err := u.complete(ctx, d); err != nil {
 			return blob.Info{}, err
 		}
+		if err := u.s.verifyObject(ctx, u.s.dataKey(u.id), d, u.st.Size); err != nil {
+			if errors.Is(err, blob.ErrDigestMismatch) {
+				_ = u.discard(ctx)
+			}
+			return blob.Info{}, err
+		}
+	}
+	key := u.s.blobKey(alg, hexd)
+	if info, err := u.s.stat(ctx, d, key); err == nil {
+		_ = u.discard(ctx)
+		return info, nil
+	} else if !errdefs.IsKind(err, errdefs.NotFound) {
+		return blob.Info{}, err
 	}
 	if len(u.st.Parts) == 0 {
 		if _, err := u.s.c.PutObject(ctx, u.s.bucket, key, bytes.NewReader(u.tail), int64(len(u.tail)), "", "",
@@ -419,40 +431,12 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 			return blob.Info{}, s3Err(ctx, err, "commit %s", d)
 		}
 	} else {
-		// The tail goes as the last part (which may be short), without
-		// entering the session's state: should the commit fail, the
-		// session stays as it was.
-		parts := u.st.Parts
-		if len(u.tail) > 0 {
-			last, err := u.putPart(ctx, len(parts)+1, u.tail)
-			if err != nil {
-				return blob.Info{}, err
-			}
-			parts = append(parts[:len(parts):len(parts)], last)
-		}
-		complete := make([]minio.CompletePart, len(parts))
-		for i, p := range parts {
-			complete[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag}
-		}
-		data := u.s.dataKey(u.id)
-		if _, err := u.s.c.CompleteMultipartUpload(ctx, u.s.bucket, data, u.st.UploadID, complete, minio.PutObjectOptions{}); err != nil {
-			return blob.Info{}, s3Err(ctx, err, "commit %s: complete upload %s", d, u.id)
-		}
-		if !verified {
-			if err := u.s.verifyObject(ctx, data, d, u.st.Size); err != nil {
-				if errors.Is(err, blob.ErrDigestMismatch) {
-					_ = u.discard(ctx)
-				}
-				return blob.Info{}, err
-			}
-			if info, err := u.s.stat(ctx, d, key); err == nil {
-				_ = u.discard(ctx)
-				return info, nil
-			} else if !errdefs.IsKind(err, errdefs.NotFound) {
+		if verified { // not completed above
+			if err := u.complete(ctx, d); err != nil {
 				return blob.Info{}, err
 			}
 		}
-		if err := u.s.copy(ctx, data, key, u.st.Size); err != nil {
+		if err := u.s.copy(ctx, u.s.dataKey(u.id), key, u.st.Size); err != nil {
 			return blob.Info{}, s3Err(ctx, err, "commit %s", d)
 		}
 	}
@@ -462,6 +446,29 @@ func (u *upload) Commit(ctx context.Context, d digest.Digest, size int64) (blob.
 	}
 	_ = u.discard(ctx)
 	return info, nil
+}
+
+// complete completes the session's multipart upload into its data object,
+// with the tail as the last part (which may be short). The tail's part
+// does not enter the session's state: should the commit fail before
+// completion, the session stays as it was.
+func (u *upload) complete(ctx context.Context, d digest.Digest) error {
+	parts := u.st.Parts
+	if len(u.tail) > 0 {
+		last, err := u.putPart(ctx, len(parts)+1, u.tail)
+		if err != nil {
+			return err
+		}
+		parts = append(parts[:len(parts):len(parts)], last)
+	}
+	complete := make([]minio.CompletePart, len(parts))
+	for i, p := range parts {
+		complete[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag}
+	}
+	if _, err := u.s.c.CompleteMultipartUpload(ctx, u.s.bucket, u.s.dataKey(u.id), u.st.UploadID, complete, minio.PutObjectOptions{}); err != nil {
+		return s3Err(ctx, err, "commit %s: complete upload %s", d, u.id)
+	}
+	return nil
 }
 
 // verifyObject reads the object at key, which must hold size bytes, and
